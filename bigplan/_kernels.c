@@ -1,0 +1,115 @@
+/*
+ * bigplan CPU kernels: sparse matrix times a block of plans, and the fused
+ * block updates of the batched Krylov solver.
+ *
+ * Plain C with no Python API: bigplan/cpu.py loads the shared library with
+ * ctypes, which releases the GIL during each call, and runs one call per row
+ * slice in a thread pool.  Blocks are row-major (n, k) float64 arrays, so each
+ * non-zero A[i, j] touches k contiguous numbers of row j of X: one pass over
+ * the matrix serves every plan.  Coefficients may be float64 or float32 (read
+ * half the bytes, accumulate in float64), indices int32 or int64.
+ *
+ * Every function works on rows [r0, r1) and writes only those rows of its
+ * output, so row slices can run concurrently.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(BIGPLAN_NO_CLONES)
+#define BIGPLAN_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define BIGPLAN_CLONES
+#endif
+
+#define KTILE 64
+
+/* Y[i,:] = (X[i,:] -) sum_jj data[jj] * X[indices[jj], :] for rows i in [r0, r1). */
+#define DEFINE_SPMM(NAME, DT, IT)                                                        \
+    BIGPLAN_CLONES void NAME(int64_t r0, int64_t r1, int64_t k, const IT *restrict indptr, \
+                             const IT *restrict indices, const DT *restrict data,          \
+                             const double *restrict X, double *restrict Y, int subtract)   \
+    {                                                                                      \
+        if (k == 1) {                                                                      \
+            for (int64_t i = r0; i < r1; ++i) {                                            \
+                double a0 = 0.0, a1 = 0.0;                                                 \
+                int64_t jj = (int64_t)indptr[i];                                           \
+                const int64_t end = (int64_t)indptr[i + 1];                                \
+                for (; jj + 1 < end; jj += 2) {                                            \
+                    a0 += (double)data[jj] * X[indices[jj]];                               \
+                    a1 += (double)data[jj + 1] * X[indices[jj + 1]];                       \
+                }                                                                          \
+                if (jj < end) a0 += (double)data[jj] * X[indices[jj]];                     \
+                Y[i] = subtract ? X[i] - (a0 + a1) : (a0 + a1);                            \
+            }                                                                              \
+            return;                                                                        \
+        }                                                                                  \
+        double acc[KTILE];                                                                 \
+        for (int64_t c0 = 0; c0 < k; c0 += KTILE) {                                        \
+            const int64_t kc = (k - c0) < KTILE ? (k - c0) : KTILE;                        \
+            for (int64_t i = r0; i < r1; ++i) {                                            \
+                for (int64_t c = 0; c < kc; ++c) acc[c] = 0.0;                             \
+                const int64_t end = (int64_t)indptr[i + 1];                                \
+                for (int64_t jj = (int64_t)indptr[i]; jj < end; ++jj) {                    \
+                    const double a = (double)data[jj];                                     \
+                    const double *restrict xr = X + (int64_t)indices[jj] * k + c0;         \
+                    for (int64_t c = 0; c < kc; ++c) acc[c] += a * xr[c];                  \
+                }                                                                          \
+                double *restrict yr = Y + i * k + c0;                                      \
+                if (subtract) {                                                            \
+                    const double *restrict xi = X + i * k + c0;                            \
+                    for (int64_t c = 0; c < kc; ++c) yr[c] = xi[c] - acc[c];               \
+                } else {                                                                   \
+                    for (int64_t c = 0; c < kc; ++c) yr[c] = acc[c];                       \
+                }                                                                          \
+            }                                                                              \
+        }                                                                                  \
+    }
+
+DEFINE_SPMM(bigplan_spmm_d_i32, double, int32_t)
+DEFINE_SPMM(bigplan_spmm_d_i64, double, int64_t)
+DEFINE_SPMM(bigplan_spmm_f_i32, float, int32_t)
+DEFINE_SPMM(bigplan_spmm_f_i64, float, int64_t)
+
+/* p = r + beta * (p - omega * v), per column */
+BIGPLAN_CLONES void bigplan_p_update(int64_t r0, int64_t r1, int64_t k, const double *restrict r,
+                                     double *restrict p, const double *restrict v,
+                                     const double *restrict beta, const double *restrict omega)
+{
+    for (int64_t i = r0; i < r1; ++i) {
+        const int64_t o = i * k;
+        for (int64_t c = 0; c < k; ++c)
+            p[o + c] = r[o + c] + beta[c] * (p[o + c] - omega[c] * v[o + c]);
+    }
+}
+
+/* x += alpha * p + omega * s, per column */
+BIGPLAN_CLONES void bigplan_xs_update(int64_t r0, int64_t r1, int64_t k, double *restrict x,
+                                      const double *restrict p, const double *restrict s,
+                                      const double *restrict alpha, const double *restrict omega)
+{
+    for (int64_t i = r0; i < r1; ++i) {
+        const int64_t o = i * k;
+        for (int64_t c = 0; c < k; ++c) x[o + c] += alpha[c] * p[o + c] + omega[c] * s[o + c];
+    }
+}
+
+/* out = y + a * x, per column (out may be y or x) */
+BIGPLAN_CLONES void bigplan_axpy(int64_t r0, int64_t r1, int64_t k, const double *a,
+                                 const double *x, const double *y, double *out)
+{
+    for (int64_t i = r0; i < r1; ++i) {
+        const int64_t o = i * k;
+        for (int64_t c = 0; c < k; ++c) out[o + c] = y[o + c] + a[c] * x[o + c];
+    }
+}
+
+/* partial[c] = sum over rows [r0, r1) of x[i, c] * y[i, c] */
+BIGPLAN_CLONES void bigplan_coldot(int64_t r0, int64_t r1, int64_t k, const double *restrict x,
+                                   const double *restrict y, double *restrict partial)
+{
+    for (int64_t c = 0; c < k; ++c) partial[c] = 0.0;
+    for (int64_t i = r0; i < r1; ++i) {
+        const int64_t o = i * k;
+        for (int64_t c = 0; c < k; ++c) partial[c] += x[o + c] * y[o + c];
+    }
+}

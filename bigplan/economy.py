@@ -1,0 +1,610 @@
+"""The economy: the plan factory's memory for one period.
+
+An :class:`Economy` holds the technical coefficients ``A`` (products x
+products; column ``j`` lists the inputs used per unit of product ``j``), labour
+(or other primary-input) coefficients, optional capital coefficients and
+initial conditions, and product labels.  Everything is validated once, at
+construction; the object is immutable afterwards, and a changed coefficient
+makes a new economy (:meth:`Economy.with_changes`).
+
+``A`` is kept on the host as a canonical ``scipy.sparse.csr_matrix``; its
+transpose, in CSR as well (so labour values, ``v (I - A) = l``, are as fast as
+outputs), is built on first use and cached, and so are the device copies that
+backends make.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from .errors import (
+    InvalidEconomyError,
+    LabelError,
+    NotProductiveError,
+    ShapeError,
+    UnknownProductError,
+)
+
+__all__ = ["Economy", "Productivity", "spectral_radius_bounds"]
+
+
+@dataclass(frozen=True)
+class Productivity:
+    """Evidence that an economy is productive (spectral radius of ``A`` < 1).
+
+    Attributes
+    ----------
+    lower, upper : float
+        Certified bounds on the spectral radius of ``A``.
+    method : str
+        ``"column sums"``, ``"row sums"`` or ``"power iteration"`` (Collatz-Wielandt bounds).
+    iterations : int
+        Power iterations used (0 when the sums sufficed).
+    """
+
+    lower: float
+    upper: float
+    method: str
+    iterations: int = 0
+
+
+def _to_host(x: Any) -> Any:
+    """Bring a CuPy/JAX array or sparse matrix to the host, leave others alone."""
+    mod = type(x).__module__.split(".", 1)[0]
+    if mod in ("cupy", "cupyx"):
+        return x.get() if hasattr(x, "get") else x
+    if mod in ("jax", "jaxlib"):
+        if hasattr(x, "todense") and not hasattr(x, "__array__"):
+            x = x.todense()
+        return np.asarray(x)
+    return x
+
+
+def _as_csr(A: Any, dtype) -> sp.csr_matrix:
+    A = _to_host(A)
+    if sp.issparse(A):
+        if A.ndim != 2:
+            raise ShapeError(f"A must be a 2-D matrix, got {A.ndim}-D")
+        A = sp.csr_matrix(A, dtype=dtype, copy=True)
+    else:
+        arr = np.asarray(A)
+        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise InvalidEconomyError(f"A must be numeric, got dtype {arr.dtype}")
+        if arr.ndim != 2:
+            raise ShapeError(f"A must be a square 2-D matrix, got shape {arr.shape}")
+        if np.iscomplexobj(arr):
+            raise InvalidEconomyError("A must be real, got complex entries")
+        A = sp.csr_matrix(arr.astype(dtype, copy=False))
+    return A
+
+
+def spectral_radius_bounds(
+    A: sp.csr_matrix, *, maxiter: int = 2000, rtol: float = 1e-7, stop_below: float | None = None,
+    stop_above: float | None = None, x0: np.ndarray | None = None,
+) -> tuple[float, float, np.ndarray, int]:
+    """Certified Collatz-Wielandt bounds on the spectral radius of a non-negative matrix.
+
+    Runs the power iteration on ``A + I`` (same Perron vector, no periodicity) from a
+    positive vector; for every positive ``x``,
+    ``min_i (A x)_i / x_i <= rho(A) <= max_i (A x)_i / x_i``.
+
+    Parameters
+    ----------
+    A : scipy.sparse.csr_matrix
+        Non-negative square matrix.
+    maxiter : int
+        Iteration limit.
+    rtol : float
+        Stop when ``upper - lower <= rtol * upper``.
+    stop_below, stop_above : float, optional
+        Stop as soon as ``upper < stop_below`` or ``lower >= stop_above``.
+    x0 : numpy.ndarray, optional
+        Positive starting vector (default: ones).
+
+    Returns
+    -------
+    lower, upper : float
+        The bounds.
+    x : numpy.ndarray
+        The last iterate (an estimate of the Perron vector, scaled to max 1).
+    iterations : int
+    """
+    n = A.shape[0]
+    x = np.ones(n) if x0 is None else np.array(x0, dtype=float)
+    lo, hi = 0.0, np.inf
+    it = 0
+    tiny = np.finfo(float).tiny
+    for it in range(1, maxiter + 1):
+        y = A @ x
+        ratio = y / x
+        lo = max(lo, float(ratio.min()))
+        hi = min(hi, float(ratio.max()))
+        if it % 10 == 1 and lo < hi:
+            lo = max(lo, _support_lower_bound(A, x))
+        if stop_below is not None and hi < stop_below:
+            break
+        if stop_above is not None and lo >= stop_above:
+            break
+        if hi - lo <= rtol * max(hi, tiny):
+            break
+        x = y + x
+        x /= x.max()
+        np.maximum(x, tiny, out=x)  # stays positive: (A + I) x >= x > 0 in exact arithmetic
+    return lo, hi, x, it
+
+
+def _support_lower_bound(A, x: np.ndarray) -> float:
+    """Collatz-Wielandt lower bound from ``x`` cut to its large entries.
+
+    For non-negative ``A`` and any non-negative ``z != 0`` with ``A z >= s z``,
+    ``rho(A) >= s``; zeroing the small entries of the power iterate drops the
+    components that decay (reducible matrices) and sharpens the bound.
+    """
+    best = 0.0
+    for cut in (1e-1, 1e-2, 1e-4, 1e-8):
+        z = np.where(x >= cut * x.max(), x, 0.0)
+        sup = z > 0
+        if not sup.any():
+            continue
+        best = max(best, float(((A @ z)[sup] / z[sup]).min()))
+    return best
+
+
+class Economy:
+    """Technical coefficients, labour, capital and labels of one economy.
+
+    Parameters
+    ----------
+    A : scipy.sparse matrix, numpy.ndarray, CuPy or JAX array
+        Square technical-coefficient matrix, ``A[i, j]`` = units of product ``i``
+        used per unit of product ``j``.  Finite and non-negative.
+    labour : array_like, optional
+        Labour (or other primary-input) coefficients per unit of each product:
+        shape ``(n,)`` for one kind, ``(m, n)`` for ``m`` kinds.
+    labels : sequence or pandas.Index, optional
+        Unique product labels, length ``n``.
+    labour_names : sequence of str, optional
+        Names of the ``m`` labour rows (default ``"labour"`` or ``"labour_0"``...).
+    capital : sparse or dense matrix, optional
+        Capital coefficients ``B`` (products x products): units of equipment ``i``
+        per unit of extra yearly capacity of product ``j``.  Finite, non-negative.
+    depreciation : float or array_like, optional
+        Yearly replacement rate of each product's equipment, in [0, 1] (scalar or ``(n,)``).
+    capacity : array_like, optional
+        Initial productive capacity per product, ``(n,)``, non-negative.
+    stocks : array_like, optional
+        Initial stocks per product, ``(n,)``, non-negative.
+    labour_supply : float or array_like, optional
+        Labour available per period, one number per labour kind.
+    dtype : numpy dtype, optional
+        Storage precision of the coefficients (float64 default, or float32).
+    check : bool, default True
+        Check productivity (spectral radius of ``A`` < 1).  Leave on unless the
+        caller has already certified it.
+
+    Raises
+    ------
+    ShapeError
+        ``A`` not square or empty, or another array of the wrong shape.
+    InvalidEconomyError
+        NaN, infinite or negative coefficients; depreciation outside [0, 1].
+    LabelError
+        Labels of the wrong length or duplicated.
+    NotProductiveError
+        Spectral radius of ``A`` >= 1; the message names the radius and the sectors.
+
+    Examples
+    --------
+    >>> import numpy as np, bigplan
+    >>> e = bigplan.Economy(np.array([[0.1, 0.3], [0.2, 0.1]]), labour=[1.0, 2.0], labels=["grain", "iron"])
+    >>> e.n, e.productivity.upper < 1
+    (2, True)
+    """
+
+    __slots__ = (
+        "_A",
+        "_labour",
+        "_labels",
+        "_labour_names",
+        "_capital",
+        "_depreciation",
+        "_capacity",
+        "_stocks",
+        "_labour_supply",
+        "_productivity",
+        "_origin",
+        "_cache",
+        "_lock",
+    )
+
+    def __init__(
+        self,
+        A: Any,
+        labour: Any = None,
+        *,
+        labels: Sequence | pd.Index | None = None,
+        labour_names: Sequence[str] | None = None,
+        capital: Any = None,
+        depreciation: Any = None,
+        capacity: Any = None,
+        stocks: Any = None,
+        labour_supply: Any = None,
+        dtype: Any = np.float64,
+        check: bool = True,
+    ):
+        from .backend import array_library
+
+        dtype = np.dtype(dtype)
+        if dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
+            raise InvalidEconomyError(f"dtype must be float64 or float32, got {dtype}")
+        self._origin = array_library(A) or "numpy"
+        csr = _as_csr(A, dtype)
+        n0, n1 = csr.shape
+        if n0 != n1:
+            raise ShapeError(f"A must be square (products x products), got shape {csr.shape}")
+        if n0 == 0:
+            raise ShapeError("A is empty (0 products); an economy needs at least one product")
+        csr.sum_duplicates()
+        csr.eliminate_zeros()
+        csr.sort_indices()
+        self._check_values(csr.data, "A")
+        for arr in (csr.data, csr.indices, csr.indptr):
+            arr.flags.writeable = False
+        self._A = csr
+        n = n0
+
+        self._labels = self._make_labels(labels, n)
+        self._labour, self._labour_names = self._make_labour(labour, labour_names, n, dtype)
+        self._capital = None
+        if capital is not None:
+            B = _as_csr(capital, dtype)
+            if B.shape != (n, n):
+                raise ShapeError(f"capital coefficients B must have shape ({n}, {n}) like A, got {B.shape}")
+            B.sum_duplicates()
+            B.eliminate_zeros()
+            B.sort_indices()
+            self._check_values(B.data, "capital coefficients B")
+            for arr in (B.data, B.indices, B.indptr):
+                arr.flags.writeable = False
+            self._capital = B
+        self._depreciation = self._vector(depreciation, n, "depreciation", upper=1.0, allow_scalar=True)
+        self._capacity = self._vector(capacity, n, "capacity")
+        self._stocks = self._vector(stocks, n, "stocks")
+        self._labour_supply = None
+        if labour_supply is not None:
+            m = 1 if self._labour is None else self._labour.shape[0]
+            ls = np.atleast_1d(np.asarray(_to_host(labour_supply), dtype=np.float64)).copy()
+            if ls.shape == (1,) and m > 1:
+                raise ShapeError(f"labour_supply needs one number per labour kind ({m}), got 1")
+            if ls.shape != (m,):
+                raise ShapeError(f"labour_supply must have shape ({m},), got {ls.shape}")
+            self._check_values(ls, "labour_supply")
+            ls.flags.writeable = False
+            self._labour_supply = ls
+        self._cache: dict = {}
+        self._lock = threading.RLock()
+        self._productivity = self._certify() if check else Productivity(0.0, float("nan"), "unchecked")
+
+    # -- validation helpers --------------------------------------------------
+    @staticmethod
+    def _check_values(values: np.ndarray, what: str) -> None:
+        if values.size == 0:
+            return
+        finite = np.isfinite(values)
+        if not finite.all():
+            bad = int((~finite).sum())
+            raise InvalidEconomyError(
+                f"{what} has {bad} NaN or infinite entries; every coefficient must be a finite number "
+                "(fill missing values with 0 or an estimate)"
+            )
+        if (values < 0).any():
+            neg = int((values < 0).sum())
+            raise InvalidEconomyError(
+                f"{what} has {neg} negative entries (smallest {values.min():.6g}); coefficients must be "
+                ">= 0: record by-products or net exports outside A"
+            )
+
+    @staticmethod
+    def _make_labels(labels, n: int) -> pd.Index | None:
+        if labels is None:
+            return None
+        idx = labels if isinstance(labels, pd.Index) else pd.Index(list(labels))
+        if len(idx) != n:
+            raise LabelError(f"got {len(idx)} product labels for {n} products; give exactly one label per product")
+        if not idx.is_unique:
+            dup = idx[idx.duplicated()].unique().tolist()[:5]
+            raise LabelError(f"product labels must be unique; duplicated: {dup}")
+        return idx
+
+    def _make_labour(self, labour, names, n: int, dtype):
+        if labour is None:
+            if names is not None:
+                raise ShapeError("labour_names given without labour coefficients")
+            return None, None
+        lab = np.asarray(_to_host(labour), dtype=dtype)
+        if lab.ndim == 1:
+            lab = lab[None, :]
+        if lab.ndim != 2 or lab.shape[1] != n:
+            raise ShapeError(
+                f"labour must have shape ({n},) or (m, {n}) (one row per kind of labour), got {np.shape(labour)}"
+            )
+        lab = lab.copy()
+        self._check_values(lab.ravel(), "labour")
+        lab.flags.writeable = False
+        m = lab.shape[0]
+        if names is None:
+            names = ["labour"] if m == 1 else [f"labour_{i}" for i in range(m)]
+        names = [str(s) for s in names]
+        if len(names) != m:
+            raise LabelError(f"got {len(names)} labour_names for {m} labour rows")
+        if len(set(names)) != m:
+            raise LabelError(f"labour_names must be unique, got {names}")
+        return lab, tuple(names)
+
+    def _vector(self, v, n: int, what: str, *, upper: float | None = None, allow_scalar: bool = False):
+        if v is None:
+            return None
+        arr = np.asarray(_to_host(v), dtype=np.float64)
+        if arr.ndim == 0 and allow_scalar:
+            arr = np.full(n, float(arr))
+        if arr.shape != (n,):
+            raise ShapeError(f"{what} must have shape ({n},) (one number per product), got {arr.shape}")
+        arr = arr.copy()
+        self._check_values(arr, what)
+        if upper is not None and (arr > upper).any():
+            raise InvalidEconomyError(f"{what} must lie in [0, {upper}], got a maximum of {arr.max():.6g}")
+        arr.flags.writeable = False
+        return arr
+
+    def _certify(self) -> Productivity:
+        A = self._A
+        n = self.n
+        col = self.column_sums
+        cmax = float(col.max())
+        if cmax < 1.0:
+            return Productivity(0.0, cmax, "column sums")
+        row = np.asarray(A.sum(axis=1)).ravel()
+        rmax = float(row.max())
+        if rmax < 1.0:
+            return Productivity(0.0, rmax, "row sums")
+        A64 = A if A.dtype == np.float64 else A.astype(np.float64)
+        lo, hi, x, it = spectral_radius_bounds(A64, stop_below=1.0, stop_above=1.0, maxiter=max(2000, 4 * n))
+        if hi < 1.0:
+            return Productivity(lo, hi, "power iteration", it)
+        # not productive, or not certifiable: name the sectors that carry the dominant cycle
+        weight = x * np.maximum(col, 1e-300)
+        top = np.argsort(-weight)[: min(5, n)]
+        names = [self._labels[i] for i in top] if self._labels is not None else [int(i) for i in top]
+        sums = ", ".join(f"{nm!r}: {col[i]:.3g}" for nm, i in zip(names, top))
+        over = int((col >= 1).sum())
+        if lo >= 1.0:
+            head = f"economy is not productive: the spectral radius of A is {lo:.6g} or more (>= 1)"
+        else:
+            head = (
+                "economy could not be certified productive: the spectral radius of A lies in "
+                f"[{lo:.6g}, {hi:.6g}] after {it} power iterations"
+            )
+        raise NotProductiveError(
+            f"{head}, so no plan can deliver a net product. {over} of {n} columns sum to >= 1. "
+            f"Sectors carrying the dominant cycle (column sums): {sums}. Fix: lower their input "
+            "coefficients, or check the units of those columns (inputs per unit of output must be "
+            "in the same units as the output).",
+            spectral_radius=lo if lo >= 1.0 else 0.5 * (lo + hi),
+            sectors=names,
+        )
+
+    # -- read-only views -----------------------------------------------------
+    @property
+    def n(self) -> int:
+        """Number of products."""
+        return self._A.shape[0]
+
+    @property
+    def nnz(self) -> int:
+        """Stored non-zero technical coefficients."""
+        return self._A.nnz
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._A.dtype
+
+    @property
+    def A(self) -> sp.csr_matrix:
+        """Technical coefficients (read-only CSR on the host)."""
+        return self._A
+
+    @property
+    def AT(self) -> sp.csr_matrix:
+        """``A`` transposed, in CSR (built on first use, then cached)."""
+        return self.cached("AT", lambda: self._A.T.tocsr())
+
+    @property
+    def labour(self) -> np.ndarray | None:
+        """Labour coefficients, shape ``(m, n)``, or None."""
+        return self._labour
+
+    @property
+    def labour_names(self) -> tuple[str, ...] | None:
+        return self._labour_names
+
+    @property
+    def labels(self) -> pd.Index | None:
+        """Product labels, or None."""
+        return self._labels
+
+    @property
+    def capital(self) -> sp.csr_matrix | None:
+        """Capital coefficients ``B`` (read-only CSR), or None."""
+        return self._capital
+
+    @property
+    def depreciation(self) -> np.ndarray | None:
+        return self._depreciation
+
+    @property
+    def capacity(self) -> np.ndarray | None:
+        return self._capacity
+
+    @property
+    def stocks(self) -> np.ndarray | None:
+        return self._stocks
+
+    @property
+    def labour_supply(self) -> np.ndarray | None:
+        return self._labour_supply
+
+    @property
+    def productivity(self) -> Productivity:
+        """Certified bounds on the spectral radius of ``A``."""
+        return self._productivity
+
+    @property
+    def column_sums(self) -> np.ndarray:
+        """Total input per unit of each product (``1^T A``)."""
+        return self.cached(
+            "colsum",
+            lambda: np.bincount(self._A.indices, weights=self._A.data, minlength=self.n).astype(np.float64),
+        )
+
+    @property
+    def array_library(self) -> str:
+        """The library ``A`` came from (``"numpy"``, ``"cupy"`` or ``"jax"``)."""
+        return self._origin
+
+    def cached(self, key, build):
+        """Per-economy cache for derived data (transposes, device copies, factorizations)."""
+        try:
+            return self._cache[key]
+        except KeyError:
+            pass
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = build()
+            return self._cache[key]
+
+    # -- labels --------------------------------------------------------------
+    def positions(self, products: Iterable) -> np.ndarray:
+        """Integer positions of products given by label (or by position when unlabelled).
+
+        Raises
+        ------
+        UnknownProductError
+            A label (or position) the economy does not have.
+        """
+        items = list(products)
+        if self._labels is None:
+            try:
+                pos = np.asarray(items, dtype=np.int64)
+            except (TypeError, ValueError):
+                raise UnknownProductError(
+                    f"this economy has no labels; name products by position 0..{self.n - 1}"
+                ) from None
+            bad = pos[(pos < 0) | (pos >= self.n)]
+            if bad.size:
+                raise UnknownProductError(f"unknown product positions {bad[:5].tolist()}; valid are 0..{self.n - 1}")
+            return pos
+        pos = self._labels.get_indexer(items)
+        if (pos < 0).any():
+            missing = [items[i] for i in np.flatnonzero(pos < 0)[:5]]
+            raise UnknownProductError(f"unknown products {missing}; they are not among this economy's labels")
+        return pos.astype(np.int64)
+
+    # -- changes -------------------------------------------------------------
+    def with_changes(
+        self,
+        changes: Mapping | Iterable | None = None,
+        *,
+        labour: Any = None,
+        check: bool = True,
+        **replace: Any,
+    ) -> "Economy":
+        """A new economy with some coefficients changed; this one is left as it was.
+
+        Parameters
+        ----------
+        changes : mapping ``{(i, j): value}`` or iterable of ``(i, j, value)``, optional
+            New technical coefficients ``A[i, j]``; ``i`` and ``j`` are labels (or
+            positions for an unlabelled economy).  A value of 0 removes the entry.
+        labour : array_like, optional
+            Replacement labour coefficients.
+        check : bool
+            Re-certify productivity (default).
+        **replace
+            Any other constructor argument to replace (``capital=``, ``capacity=``...).
+
+        Returns
+        -------
+        Economy
+
+        Raises
+        ------
+        UnknownProductError, InvalidEconomyError, NotProductiveError
+        """
+        A = self._A
+        if changes:
+            items = list(changes.items()) if isinstance(changes, Mapping) else list(changes)
+            if isinstance(changes, Mapping):
+                rows_l = [k[0] for k, _ in items]
+                cols_l = [k[1] for k, _ in items]
+                vals = np.asarray([v for _, v in items], dtype=np.float64)
+            else:
+                try:
+                    rows_l, cols_l, vals_l = zip(*items)
+                except ValueError:
+                    raise ShapeError("changes must be (product_in, product_out, value) triples") from None
+                vals = np.asarray(vals_l, dtype=np.float64)
+            rows = self.positions(rows_l)
+            cols = self.positions(cols_l)
+            self._check_values(vals, "changed coefficients")
+            A = _apply_changes(A, rows, cols, vals)
+        kwargs = dict(
+            labels=self._labels,
+            labour_names=self._labour_names,
+            capital=self._capital,
+            depreciation=self._depreciation,
+            capacity=self._capacity,
+            stocks=self._stocks,
+            labour_supply=self._labour_supply,
+            dtype=self.dtype,
+            check=check,
+        )
+        if labour is None:
+            labour = self._labour
+        elif "labour_names" not in replace and np.atleast_2d(np.asarray(labour)).shape[0] != (
+            0 if self._labour is None else self._labour.shape[0]
+        ):
+            kwargs["labour_names"] = None
+        kwargs.update(replace)
+        return Economy(A, labour, **kwargs)
+
+    def __repr__(self) -> str:
+        m = 0 if self._labour is None else self._labour.shape[0]
+        p = self._productivity
+        extra = ", capital" if self._capital is not None else ""
+        return (
+            f"<Economy n={self.n} nnz={self.nnz} labour_kinds={m}{extra} "
+            f"spectral_radius<={p.upper:.4g} ({p.method})>"
+        )
+
+
+def _apply_changes(A: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray) -> sp.csr_matrix:
+    """Set ``A[rows, cols] = vals`` on a copy (the last value wins for a repeated position).
+
+    SciPy finds stored entries with a compiled search and inserts new ones in one
+    O(nnz) pass; the copy keeps the original economy untouched.
+    """
+    import warnings
+
+    new = sp.csr_matrix((A.data.copy(), A.indices.copy(), A.indptr.copy()), shape=A.shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sp.SparseEfficiencyWarning)
+        new[rows, cols] = vals.astype(A.dtype)
+    if (vals == 0).any():
+        new.eliminate_zeros()
+    return new

@@ -1,0 +1,531 @@
+"""The algorithms, written once against :class:`bigplan.backend.Backend`.
+
+Every method solves ``(I - A) X = Y`` (or the transposed system, for labour
+values) for a block ``Y`` of ``k`` plans at once, with per-plan convergence: the
+relative residual of plan ``j`` is ``||y_j - (I - A) x_j||_2 / ||y_j||_2`` and a
+plan stops when it is at most ``rtol`` (or its absolute residual is at most
+``atol``).  Finished plans are dropped from the block, so the rest run on a
+smaller one.  A plan is reported converged only after its *true* residual (not
+the recurrence's) has been computed and found under the tolerance.
+
+Methods (small frozen objects; pass one, or its name, as ``method=``):
+
+- :class:`BiCGSTAB`: Krylov, two products per iteration, short recurrences (8
+  blocks of memory).  The default for large sparse economies.
+- :class:`Neumann`: the series ``x <- y + A x`` (Richardson on ``I - A``), one
+  product per iteration; monotone from below when ``y >= 0`` and ``x0 = 0``;
+  iterations grow like ``log(rtol) / log(rho(A))``.
+- :class:`Direct`: dense LU of ``I - A``, factorized once per economy and cached.
+  Exact and fastest for small economies; O(n^2) memory, so refused above
+  ``max_n``.  Sparse LU is deliberately absent: on input-output structure it
+  fills in almost completely.
+- :class:`Auto`: picks one of these and says why (:meth:`Auto.choose`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .backend import Backend
+from .errors import BackendError, ConvergenceError, InsufficientMemoryError, ShapeError
+
+__all__ = ["BiCGSTAB", "Neumann", "Direct", "Auto", "Method", "BlockSolve", "solve_block", "as_method"]
+
+
+# ---------------------------------------------------------------------------
+# method objects
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Method:
+    """Base of the solver option objects."""
+
+    name = "method"
+
+    def describe(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class BiCGSTAB(Method):
+    """Batched BiCGSTAB (van der Vorst, 1992), one independent recurrence per plan.
+
+    Parameters
+    ----------
+    maxiter : int, optional
+        Iteration limit (two products each); default ``max(200, 20 * ceil(log(rtol)/log(rho_upper)))``.
+    max_restarts : int
+        Restarts allowed per plan after a breakdown or a drifted recurrence residual.
+    """
+
+    maxiter: int | None = None
+    max_restarts: int = 8
+    name = "bicgstab"
+
+    def __post_init__(self):
+        if self.maxiter is not None and self.maxiter < 1:
+            raise ValueError(f"maxiter must be >= 1, got {self.maxiter}")
+        if self.max_restarts < 0:
+            raise ValueError(f"max_restarts must be >= 0, got {self.max_restarts}")
+
+
+@dataclass(frozen=True)
+class Neumann(Method):
+    """The Neumann series ``x_{t+1} = x_t + (y - (I - A) x_t) = y + A x_t``.
+
+    Parameters
+    ----------
+    maxiter : int, optional
+        Iteration limit; default from the certified bound on the spectral radius.
+    """
+
+    maxiter: int | None = None
+    name = "neumann"
+
+    def __post_init__(self):
+        if self.maxiter is not None and self.maxiter < 1:
+            raise ValueError(f"maxiter must be >= 1, got {self.maxiter}")
+
+
+@dataclass(frozen=True)
+class Direct(Method):
+    """Dense LU of ``I - A`` (cached per economy and backend).
+
+    Parameters
+    ----------
+    max_n : int
+        Largest economy accepted (dense storage is ``8 n^2`` bytes).
+    """
+
+    max_n: int = 20_000
+    name = "direct"
+
+
+@dataclass(frozen=True)
+class Auto(Method):
+    """Choose a method from the economy's size and certified spectral radius.
+
+    Parameters
+    ----------
+    dense_below : int
+        Economies with at most this many products use :class:`Direct`.
+    neumann_below : int
+        Use the Neumann series when its predicted iterations (from the certified
+        spectral-radius bound) are at most this many: it then costs no more
+        products than BiCGSTAB and fewer block updates.
+    """
+
+    dense_below: int = 2000
+    neumann_below: int = 12
+    name = "auto"
+
+    def choose(self, economy, k: int = 1, *, rtol: float = 1e-10) -> tuple[Method, str]:
+        """Return ``(method, reason)`` for this economy and batch size."""
+        n = economy.n
+        if n <= self.dense_below:
+            return Direct(), (
+                f"n={n} <= {self.dense_below}: dense LU is exact, factorized once and reused for every plan"
+            )
+        hi = economy.productivity.upper
+        pred = _neumann_iterations(hi, rtol)
+        if pred is not None and pred <= self.neumann_below:
+            return Neumann(), (
+                f"spectral radius <= {hi:.3g}: the Neumann series needs about {pred} products per plan, "
+                "no more than BiCGSTAB, with fewer block updates"
+            )
+        bound = f"<= {hi:.3g}" if math.isfinite(hi) else "unchecked"
+        return BiCGSTAB(), (
+            f"n={n} sparse (nnz={economy.nnz}), spectral radius {bound}: BiCGSTAB needs several times fewer "
+            "products than the Neumann series on realistic economies; dense LU would need "
+            f"{8 * n * n / 2**30:.1f} GiB"
+        )
+
+
+_NAMES = {"bicgstab": BiCGSTAB, "neumann": Neumann, "direct": Direct, "auto": Auto}
+
+
+def as_method(method) -> Method:
+    """Turn a name or a :class:`Method` into a :class:`Method`."""
+    if isinstance(method, Method):
+        return method
+    if isinstance(method, str) and method.lower() in _NAMES:
+        return _NAMES[method.lower()]()
+    raise ValueError(f"Unknown method {method!r}; choose one of {sorted(_NAMES)} or pass a method object")
+
+
+def _neumann_iterations(rho_upper: float, rtol: float) -> int | None:
+    if not (0 <= rho_upper < 1) or not math.isfinite(rho_upper):
+        return None
+    if rho_upper == 0:
+        return 1
+    return int(math.ceil(math.log(max(rtol, 1e-300)) / math.log(rho_upper)))
+
+
+# ---------------------------------------------------------------------------
+# result
+# ---------------------------------------------------------------------------
+@dataclass
+class BlockSolve:
+    """What :func:`solve_block` returns: the block on the device and its evidence."""
+
+    X: object
+    converged: np.ndarray
+    residual: np.ndarray
+    iterations: np.ndarray
+    matvecs: int
+    method: str
+    reason: str
+    backend: str
+    seconds: float
+    restarts: int = 0
+    notes: list = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------
+# helpers shared by the methods
+# ---------------------------------------------------------------------------
+def _put_columns(bk: Backend, X, idx, part):
+    if bk.mutable:
+        X[:, bk.xp.asarray(idx)] = part
+        return X
+    return X.at[:, bk.xp.asarray(idx)].set(part)
+
+
+def _set_columns_where(bk: Backend, X, mask_dev, part):
+    """Columns of ``X`` where ``mask`` is set, replaced by those of ``part``."""
+    return bk.xp.where(mask_dev[None, :], part, X)
+
+
+def _residual(bk: Backend, op, B, X):
+    """True residual block ``B - (I - A) X``."""
+    MX = bk.i_minus(op, X)
+    return bk.lincomb(B, MX, -1.0, out=MX)
+
+
+def _operator(bk: Backend, economy, transpose: bool, dtype):
+    key = ("op", bk.name, bool(transpose), np.dtype(dtype).str)
+    return economy.cached(key, lambda: bk.operator(economy.AT if transpose else economy.A, dtype))
+
+
+def _check_memory(bk: Backend, economy, k: int, blocks: int, dtype, transpose: bool) -> int:
+    """Largest batch that fits in device memory; raise if not even one plan fits."""
+    avail = bk.memory_available()
+    if avail is None:
+        return k
+    item = np.dtype(dtype).itemsize
+    idx_item = economy.A.indices.dtype.itemsize
+    key = ("op", bk.name, bool(transpose), np.dtype(dtype).str)
+    op_bytes = 0 if key in economy._cache else economy.nnz * (item + idx_item) + (economy.n + 1) * idx_item
+    per_plan = blocks * economy.n * item
+    room = int(0.9 * avail) - op_bytes
+    if room < per_plan:
+        raise InsufficientMemoryError(
+            f"this solve needs at least {op_bytes + per_plan:,} bytes of device memory "
+            f"({op_bytes:,} for the matrix, {per_plan:,} per plan) and {avail:,} are available on the "
+            f"{bk.name} device; use backend='numpy', a device with more memory, or float32 storage"
+        )
+    return max(1, min(k, room // per_plan))
+
+
+# ---------------------------------------------------------------------------
+# the methods
+# ---------------------------------------------------------------------------
+def _bicgstab(bk: Backend, op, B, X, tol, maxiter, max_restarts, st):
+    """Batched BiCGSTAB on the columns of ``B`` (host ``tol`` per column)."""
+    xp = bk.xp
+    k = B.shape[1]
+    conv = np.zeros(k, bool)
+    res = np.full(k, np.inf)
+    its = np.zeros(k, np.int64)
+    restarts = np.zeros(k, np.int64)
+    bnorm = st["bnorm"]
+
+    R = _residual(bk, op, B, X)
+    st["matvecs"] += k
+    rn = bk.to_numpy(bk.colnorm(R))
+    done = rn <= tol
+    res[:] = rn
+    conv[done] = True
+    Xfull = X
+    active = np.flatnonzero(~done)
+    if active.size == 0:
+        return Xfull, conv, res, its, 0
+    if active.size < k:
+        X, B, R = (bk.take_columns(a, active) for a in (X, B, R))
+
+    def fresh(R):
+        ka = R.shape[1]
+        one = xp.ones(ka, dtype=R.dtype)
+        return bk.block(R, R.dtype), bk.zeros(R.shape, R.dtype), bk.zeros(R.shape, R.dtype), one, one, one
+
+    Rhat, P, V, rho_prev, alpha, omega = fresh(R)
+    T = bk.zeros(R.shape, R.dtype)
+    zero = xp.zeros((), dtype=R.dtype)
+    for it in range(1, maxiter + 1):
+        rho = bk.coldot(Rhat, R)
+        beta = (rho / rho_prev) * (alpha / omega)
+        P = bk.p_update(R, P, V, beta, omega)
+        V = bk.i_minus(op, P, out=V)
+        denom = bk.coldot(Rhat, V)
+        ok_a = (denom != 0) & xp.isfinite(denom) & (rho != 0)
+        alpha = xp.where(ok_a, rho / xp.where(ok_a, denom, 1), zero)
+        S = bk.axpy(-alpha, V, R, out=R)  # R is not needed again: S takes its memory
+        T = bk.i_minus(op, S, out=T)
+        tt = bk.coldot(T, T)
+        ts = bk.coldot(T, S)
+        ok_w = (tt > 0) & xp.isfinite(tt)
+        omega = xp.where(ok_w, ts / xp.where(ok_w, tt, 1), zero)
+        X = bk.xs_update(X, P, S, alpha, omega)
+        R = bk.axpy(-omega, T, S, out=S)
+        rho_prev = rho
+        st["matvecs"] += 2 * R.shape[1]
+        flags = xp.stack([bk.colnorm(R), (ok_a & ok_w & (omega != 0)).astype(R.dtype)])
+        h = bk.to_numpy(flags)
+        rn, healthy = h[0], h[1] > 0
+        glob = active
+        its[glob] = it
+        cand = (rn <= tol[glob]) | ~healthy | ~np.isfinite(rn)
+        if not cand.any():
+            continue
+        # verify candidates with the true residual; restart those that drifted or broke down
+        loc = np.flatnonzero(cand)
+        Xc = bk.take_columns(X, loc)
+        Bc = bk.take_columns(B, loc)
+        Rt = _residual(bk, op, Bc, Xc)
+        st["matvecs"] += loc.size
+        rt = bk.to_numpy(bk.colnorm(Rt))
+        good = np.isfinite(rt) & (rt <= tol[glob[loc]])
+        res[glob[loc]] = rt
+        finished_loc = loc[good]
+        restart_loc = loc[~good]
+        if restart_loc.size:
+            restarts[glob[restart_loc]] += 1
+            give_up = restarts[glob[restart_loc]] > max_restarts
+            give_up |= ~np.isfinite(rt[~good])
+            finished_loc = np.concatenate([finished_loc, restart_loc[give_up]])
+            restart_loc = restart_loc[~give_up]
+        if finished_loc.size:
+            conv[glob[finished_loc]] = good[np.searchsorted(loc, finished_loc)]
+            Xfull = _put_columns(bk, Xfull, glob[finished_loc], bk.take_columns(X, finished_loc))
+        if restart_loc.size:
+            mask = np.zeros(R.shape[1], bool)
+            mask[restart_loc] = True
+            Rfull_t = bk.zeros(R.shape, R.dtype)
+            Rfull_t = _put_columns(bk, Rfull_t, restart_loc, bk.take_columns(Rt, np.searchsorted(loc, restart_loc)))
+            m = xp.asarray(mask)
+            R = _set_columns_where(bk, R, m, Rfull_t)
+            Rhat = _set_columns_where(bk, Rhat, m, Rfull_t)
+            P = _set_columns_where(bk, P, m, xp.zeros_like(P))
+            V = _set_columns_where(bk, V, m, xp.zeros_like(V))
+            one = xp.ones_like(rho_prev)
+            rho_prev = xp.where(m, one, rho_prev)
+            alpha = xp.where(m, one, alpha)
+            omega = xp.where(m, one, omega)
+        if finished_loc.size:
+            keep = np.setdiff1d(np.arange(R.shape[1]), finished_loc)
+            if keep.size == 0:
+                return Xfull, conv, res, its, int(restarts.sum())
+            X, B, R, Rhat, P, V, T = (bk.take_columns(a, keep) for a in (X, B, R, Rhat, P, V, T))
+            rho_prev, alpha, omega = (a[xp.asarray(keep)] for a in (rho_prev, alpha, omega))
+            active = active[keep]
+    # iteration limit: record the true residual of what is left
+    Rt = _residual(bk, op, B, X)
+    st["matvecs"] += R.shape[1]
+    res[active] = bk.to_numpy(bk.colnorm(Rt))
+    conv[active] = res[active] <= tol[active]
+    Xfull = _put_columns(bk, Xfull, active, X)
+    return Xfull, conv, res, its, int(restarts.sum())
+
+
+def _neumann(bk: Backend, op, B, X, tol, maxiter, st):
+    k = B.shape[1]
+    conv = np.zeros(k, bool)
+    res = np.full(k, np.inf)
+    its = np.zeros(k, np.int64)
+    Xfull = X
+    active = np.arange(k)
+    for it in range(0, maxiter + 1):
+        R = _residual(bk, op, B, X)
+        st["matvecs"] += R.shape[1]
+        rn = bk.to_numpy(bk.colnorm(R))
+        its[active] = it
+        res[active] = rn
+        fin = (rn <= tol[active]) | ~np.isfinite(rn)
+        if fin.any():
+            loc = np.flatnonzero(fin)
+            conv[active[loc]] = np.isfinite(rn[loc])
+            Xfull = _put_columns(bk, Xfull, active[loc], bk.take_columns(X, loc))
+            keep = np.flatnonzero(~fin)
+            if keep.size == 0:
+                return Xfull, conv, res, its
+            X, B, R = (bk.take_columns(a, keep) for a in (X, B, R))
+            active = active[keep]
+        if it == maxiter:
+            break
+        X = bk.lincomb(X, R, 1.0, out=X)  # x + (y - (I - A) x) = y + A x
+    Xfull = _put_columns(bk, Xfull, active, X)
+    return Xfull, conv, res, its
+
+
+def _direct(bk: Backend, economy, B, transpose: bool, dtype, method: Direct):
+    n = economy.n
+    if n > method.max_n:
+        raise BackendError(
+            f"method='direct' builds a dense {n} x {n} matrix ({8 * n * n / 2**30:.1f} GiB); it is limited to "
+            f"n <= {method.max_n}. Use method='bicgstab' (or 'auto') for large economies"
+        )
+    key = ("lu", bk.name, bool(transpose), np.dtype(dtype).str)
+
+    def factor():
+        M = np.eye(n, dtype=dtype) - economy.A.toarray().astype(dtype, copy=False)
+        return bk.dense_factor(M.T if transpose else M, dtype)
+
+    fac = economy.cached(key, factor)
+    return bk.dense_solve(fac, B)
+
+
+def solve_block(
+    bk: Backend,
+    economy,
+    B,
+    *,
+    transpose: bool = False,
+    method="auto",
+    rtol: float = 1e-10,
+    atol: float = 0.0,
+    x0=None,
+    dtype=None,
+) -> BlockSolve:
+    """Solve ``(I - A) X = B`` (or ``(I - A)^T X = B``) for a block of plans.
+
+    Parameters
+    ----------
+    bk : Backend
+    economy : Economy
+    B : array, shape (n, k)
+        Right-hand sides, any library (moved to ``bk``'s device).
+    transpose : bool
+        Solve the transposed system (labour values).
+    method : str or Method
+    rtol, atol : float
+        Per-plan stopping test ``||b - M x|| <= max(rtol * ||b||, atol)``.
+    x0 : array, shape (n, k), optional
+        Warm start (ignored by the direct method).
+    dtype : numpy dtype, optional
+        Working precision (default: the economy's).
+
+    Returns
+    -------
+    BlockSolve
+    """
+    t0 = time.perf_counter()
+    if not (rtol >= 0 and atol >= 0) or (rtol == 0 and atol == 0):
+        raise ValueError(f"tolerances must be non-negative and not both zero, got rtol={rtol}, atol={atol}")
+    dtype = np.dtype(dtype or economy.dtype)
+    meth = as_method(method)
+    k = B.shape[1]
+    reason = "chosen by the caller"
+    if isinstance(meth, Auto):
+        meth, reason = meth.choose(economy, k, rtol=rtol)
+    n = economy.n
+    if B.shape[0] != n:
+        raise ShapeError(f"right-hand side has {B.shape[0]} rows for {n} products")
+
+    Bd = bk.block(B, dtype)
+    bnorm = bk.to_numpy(bk.colnorm(Bd)).astype(np.float64)
+    tol = np.maximum(rtol * bnorm, atol)
+    st = {"matvecs": 0, "bnorm": bnorm}
+    notes: list[str] = []
+
+    if isinstance(meth, Direct):
+        X = _direct(bk, economy, Bd, transpose, dtype, meth)
+        op = _operator(bk, economy, transpose, dtype)
+        R = _residual(bk, op, Bd, X)
+        res = bk.to_numpy(bk.colnorm(R)).astype(np.float64)
+        conv = np.isfinite(res) & (res <= np.maximum(tol, 0))
+        its = np.zeros(k, np.int64)
+        st["matvecs"] += k
+        restarts = 0
+    else:
+        blocks = 9 if isinstance(meth, BiCGSTAB) else 5
+        chunk = _check_memory(bk, economy, k, blocks, dtype, transpose)
+        op = _operator(bk, economy, transpose, dtype)
+        if x0 is None:
+            # x0 = y: the first term of the series, already below x* when y >= 0
+            X = bk.block(Bd, dtype)
+        else:
+            X = bk.block(x0, dtype)
+            if X.shape != Bd.shape:
+                raise ShapeError(f"x0 has shape {X.shape}; it must match the right-hand side {Bd.shape}")
+        if isinstance(meth, BiCGSTAB):
+            maxiter = meth.maxiter
+            if maxiter is None:
+                pred = _neumann_iterations(economy.productivity.upper, rtol) or 500
+                maxiter = max(200, 2 * pred)
+        else:
+            maxiter = meth.maxiter
+            if maxiter is None:
+                pred = _neumann_iterations(economy.productivity.upper, rtol)
+                maxiter = 100_000 if pred is None else 2 * pred + 50
+        if chunk < k:
+            notes.append(f"batch split into chunks of {chunk} plans to fit device memory")
+        parts = []
+        convs, ress, itss = [], [], []
+        restarts = 0
+        for c0 in range(0, k, chunk):
+            sl = np.arange(c0, min(k, c0 + chunk))
+            Bc = Bd if chunk >= k else bk.take_columns(Bd, sl)
+            Xc = X if chunk >= k else bk.take_columns(X, sl)
+            stc = {"matvecs": 0, "bnorm": bnorm[sl]}
+            if isinstance(meth, BiCGSTAB):
+                Xc, cv, rs, it, rst = _bicgstab(bk, op, Bc, Xc, tol[sl], maxiter, meth.max_restarts, stc)
+                restarts += rst
+            else:
+                Xc, cv, rs, it = _neumann(bk, op, Bc, Xc, tol[sl], maxiter, stc)
+            st["matvecs"] += stc["matvecs"]
+            parts.append(Xc)
+            convs.append(cv)
+            ress.append(rs)
+            itss.append(it)
+        X = parts[0] if len(parts) == 1 else bk.xp.concatenate(parts, axis=1)
+        conv, res, its = np.concatenate(convs), np.concatenate(ress), np.concatenate(itss)
+    bk.synchronize()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(bnorm > 0, res / np.where(bnorm > 0, bnorm, 1), res)
+    return BlockSolve(
+        X=X,
+        converged=conv,
+        residual=rel,
+        iterations=its,
+        matvecs=int(st["matvecs"]),
+        method=meth.name,
+        reason=reason,
+        backend=bk.name,
+        seconds=time.perf_counter() - t0,
+        restarts=int(restarts),
+        notes=notes,
+    )
+
+
+def raise_if_failed(bs: BlockSolve, rtol: float, what: str, economy) -> None:
+    """Raise :class:`ConvergenceError` naming the plans that missed the tolerance."""
+    if bs.converged.all():
+        return
+    bad = np.flatnonzero(~bs.converged)
+    worst = float(np.nanmax(np.where(np.isfinite(bs.residual[bad]), bs.residual[bad], np.inf)))
+    hint = {
+        "bicgstab": "try method='neumann' (monotone, always converges for a productive economy) or a larger maxiter",
+        "neumann": "raise maxiter, or use method='bicgstab'",
+        "direct": "the dense system is ill-conditioned; check for products with column sums near 1",
+    }.get(bs.method, "raise maxiter")
+    rho = economy.productivity.upper
+    raise ConvergenceError(
+        f"{what}: {bad.size} of {bs.converged.size} plans did not reach rtol={rtol:g} with method "
+        f"'{bs.method}' after {int(bs.iterations.max())} iterations (worst relative residual {worst:.3g}); "
+        f"{hint}. The spectral radius of A is <= {rho:.6g}: the closer to 1, the harder the solve.",
+        residual=bs.residual,
+        iterations=int(bs.iterations.max()),
+    )

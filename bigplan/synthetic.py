@@ -1,0 +1,847 @@
+"""Seeded generators of synthetic economies of any size.
+
+Real input-output tables of a few hundred sectors are easy to come by; tables
+of millions of *products* are not.  This module makes technical-coefficient
+matrices ``A`` (products x products, column ``j`` = the inputs needed per unit
+of product ``j``, so ``A[i, j] >= 0`` is the amount of product ``i`` used per
+unit of product ``j``) with the structure that matters for the numerics of
+planning at scale:
+
+* **Sectors and layers.**  Products are grouped into sectors (contiguous
+  index ranges of varying size) and the sectors into upstream-to-downstream
+  layers (raw materials -> processing -> ... -> final goods).  Most inputs of
+  a product come from its own sector and from a few upstream sectors, so the
+  suppliers of a product lie in a handful of index ranges (this is what makes
+  sparse mat-vecs cache friendly on real data).  A fraction ``feedback`` of
+  the inputs comes from downstream or arbitrary sectors (machines used in
+  mining, services used everywhere), which closes the loops: the sectors are
+  joined by a cycle, so a large strongly connected core exists.
+* **Hub suppliers.**  Inside a sector, suppliers are drawn with Zipf-like
+  popularity (weight ``rank**-hub_exponent``; sampled by inverting the
+  continuous power-law CDF in closed form), so a few products (energy,
+  transport, steel) are inputs of very many others: heavy-tailed row counts.
+* **Thin-tailed input counts.**  Product ``j`` has ``1 + Poisson(m - 1)``
+  distinct inputs, ``m = inputs_per_product``.
+* **Rare, small self-use.**  About 5 % of the products use a little of
+  themselves (a small diagonal entry), as in real tables.
+* **Known spectral radius.**  Every column is scaled so that it sums to
+  exactly ``column_sum`` (< 1).  Then ``1^T A = column_sum * 1^T``: the
+  all-ones vector is a positive left eigenvector, and since the spectral
+  radius is bounded by the largest column sum, it *equals* ``column_sum``.
+  The economy is productive and ``(I - A)^{-1} = sum_k A^k >= 0``.
+
+Everything is generated column block by column block in fully vectorized
+NumPy, in time and memory linear in the number of non-zeros: 10 million
+products with 20 inputs each (2e8 non-zeros) take about a minute on one core
+and at most about twice the bytes of the final CSR matrix.
+
+All generators take a ``seed`` (anything :func:`numpy.random.default_rng`
+accepts; an ``int`` by default) and return bit-identical output for the same
+seed and arguments (for a given version of bigplan).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Callable
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = [
+    "technical_matrix",
+    "adversarial_matrix",
+    "labour_coefficients",
+    "final_demand",
+    "economy",
+]
+
+# --------------------------------------------------------------------------
+# Tuning constants of the generators (part of what "same seed" reproduces).
+# --------------------------------------------------------------------------
+_CHUNK_ENTRIES = 1 << 17  # draws per column block (bounds temporary memory)
+_BUCKET_ENTRIES = 1 << 21  # non-zeros per row bucket of the transposition
+_BUCKET_ROWS = 1 << 16  # at most this many rows per bucket (16-bit sort keys)
+_STRUCTURED_ROUNDS = 12  # rejection rounds drawing from the supplier sectors
+_UNIFORM_ROUNDS = 4  # extra rounds drawing from all products (tiny sectors)
+_MAX_LAYERS = 5  # raw materials -> ... -> final goods
+_MAX_DEFAULT_SECTORS = 1000
+_SECTOR_SIZE_SIGMA = 0.6  # log-spread of the sector sizes
+_VALUE_SIGMA = 1.0  # log-spread of the coefficient weights within a column
+_SELF_USE_PROBABILITY = 0.05  # share of products with a diagonal entry
+_SELF_USE_SCALE = 0.2  # diagonal weights are this much smaller than others
+# Share of the non-feedback inputs by supplier slot: own sector, the aligned
+# sector of the layer just upstream, two random sectors further upstream.
+_OWN, _ALIGNED, _UPSTREAM_1, _UPSTREAM_2 = 0.6, 0.2, 0.1, 0.1
+_ANY_SECTOR = -1  # slot target meaning "a uniformly random sector, per draw"
+_INT32_MAX = np.iinfo(np.int32).max
+
+
+# --------------------------------------------------------------------------
+# Argument checks
+# --------------------------------------------------------------------------
+def _check_int(name: str, value: Any, lo: int, hi: int | None = None) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    value = int(value)
+    if value < lo or (hi is not None and value > hi):
+        rng = f"[{lo}, {hi}]" if hi is not None else f">= {lo}"
+        raise ValueError(f"{name} must be {rng}, got {value}")
+    return value
+
+
+def _check_real(
+    name: str,
+    value: Any,
+    lo: float,
+    hi: float,
+    *,
+    lo_open: bool = False,
+    hi_open: bool = False,
+) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    ok = math.isfinite(value)
+    ok = ok and (value > lo if lo_open else value >= lo)
+    ok = ok and (value < hi if hi_open else value <= hi)
+    if not ok:
+        left = "(" if lo_open else "["
+        right = ")" if hi_open else "]"
+        raise ValueError(f"{name} must be in {left}{lo:g}, {hi:g}{right}, got {value!r}")
+    return value
+
+
+def _check_dtype(dtype: Any) -> np.dtype:
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}") from exc
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"dtype must be float32 or float64, got {dt}")
+    return dt
+
+
+# --------------------------------------------------------------------------
+# Column-block assembler shared by the matrix generators
+# --------------------------------------------------------------------------
+def _sorted_unique(keys: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (``np.unique`` without its slower hash path)."""
+    keys.sort()
+    if keys.size < 2:
+        return keys
+    first = np.empty(keys.size, dtype=bool)
+    first[0] = True
+    np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    return keys[first]
+
+
+DrawFn = Callable[[int, int, np.ndarray, int], np.ndarray]
+
+
+def _assemble(
+    n: int,
+    need: np.ndarray,
+    has_special: np.ndarray,
+    special_row: Callable[[np.ndarray], np.ndarray],
+    draw: DrawFn,
+    rng: np.random.Generator,
+    *,
+    column_sum: float,
+    special_share: float | None,
+    special_scale: float,
+    dtype: np.dtype,
+) -> sp.csr_matrix:
+    """Build ``A`` column block by column block and return it as canonical CSR.
+
+    Column ``j`` gets ``need[j]`` distinct random rows (drawn by ``draw`` and
+    redrawn by rejection while duplicates or the column's special row come
+    up), plus the special row ``special_row(j)`` when ``has_special[j]`` or
+    when no random row could be found.  Weights are lognormal; the special
+    entry either carries the fixed share ``special_share`` of the column sum
+    or gets its weight multiplied by ``special_scale``.  Columns are scaled to
+    sum to ``column_sum``.
+
+    Entries are generated column-major but CSR is row-major, so the matrix
+    has to be transposed.  One global counting sort (``csc_tocsr``) scatters
+    every entry to a random place of the whole output (a cache and TLB miss
+    per non-zero).  Instead, each column block's entries are split (stable
+    radix sort on a small key) into buckets of consecutive *rows*; at the end
+    each bucket, a few million entries, is turned into CSR rows by a counting
+    sort that stays in cache, and freed.  Peak memory is about the buckets
+    (16 bytes per non-zero for float64) plus the part of the output already
+    written: about 1.5x the final CSR bytes.
+    """
+    rounds = _STRUCTURED_ROUNDS + _UNIFORM_ROUNDS
+    capacity = int(need.sum(dtype=np.int64)) + int(np.count_nonzero(has_special | (need == 0)))
+    idx_dtype = np.dtype(np.int64 if max(n, capacity) > _INT32_MAX else np.int32)
+    # Row buckets of <= 2**16 rows (16-bit radix-sort keys) and about
+    # _BUCKET_ENTRIES non-zeros.
+    n_buckets = max(capacity // _BUCKET_ENTRIES, -(-n // _BUCKET_ROWS), 1)
+    bucket_rows = -(-n // min(n_buckets, n))
+    n_buckets = -(-n // bucket_rows)
+    bucket_dtype = np.uint8 if n_buckets <= 1 << 8 else np.uint16 if n_buckets <= 1 << 16 else np.uint32
+    local_dtype = np.uint16 if bucket_rows <= 1 << 16 else np.uint32
+    pieces: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = [[] for _ in range(n_buckets)]
+    mean_need = max(1.0, capacity / n)
+    block = max(1, int(_CHUNK_ENTRIES / mean_need))
+    for c0 in range(0, n, block):
+        c1 = min(n, c0 + block)
+        nc = c1 - c0
+        want = need[c0:c1].astype(np.int64)
+        got = np.zeros(nc, dtype=np.int64)
+        keys = np.empty(0, dtype=np.int64)  # sorted unique local_col * n + row
+        for rnd in range(rounds):
+            deficit = want - got
+            if not deficit.any():
+                break
+            cols = np.repeat(np.arange(nc, dtype=np.int64), deficit)
+            rows = draw(c0, c1, cols, rnd)
+            ok = rows != special_row(cols + c0)
+            new = cols[ok]
+            new *= n
+            new += rows[ok]
+            new = _sorted_unique(new)
+            if keys.size:
+                at = np.searchsorted(keys, new)
+                dup = keys[np.minimum(at, keys.size - 1)] == new
+                if dup.any():
+                    fresh = ~dup
+                    new, at = new[fresh], at[fresh]
+                keys = np.insert(keys, at, new)
+            else:
+                keys = new
+            got += np.bincount(new // n, minlength=nc)
+        # Special entries: requested ones, and a fallback for empty columns.
+        special = has_special[c0:c1] | (got == 0)
+        if special.any():
+            scols = np.flatnonzero(special).astype(np.int64)
+            skeys = scols * n + special_row(scols + c0)
+            keys = np.insert(keys, np.searchsorted(keys, skeys), skeys)
+        cols = keys // n
+        rows = keys - cols * n
+        del keys
+        is_special = rows == special_row(cols + c0)
+        weight = rng.lognormal(0.0, _VALUE_SIGMA, size=rows.size)
+        if special_share is None:
+            weight[is_special] *= special_scale
+            total = np.bincount(cols, weights=weight, minlength=nc)
+            weight *= (column_sum / total)[cols]
+        else:
+            other = ~is_special
+            total = np.bincount(cols[other], weights=weight[other], minlength=nc)
+            has_other = total > 0
+            share = np.where(has_other, special_share, 1.0)
+            scale = np.divide((1.0 - share) * column_sum, total, out=np.zeros(nc), where=has_other)
+            weight *= scale[cols]
+            weight[is_special] = (share * column_sum)[cols[is_special]]
+        del is_special
+        # Split into row buckets, keeping the column-major order inside each.
+        bucket = (rows // bucket_rows).astype(bucket_dtype)
+        order = np.argsort(bucket, kind="stable")  # radix sort: small key
+        edges = np.zeros(n_buckets + 1, dtype=np.int64)
+        np.cumsum(np.bincount(bucket, minlength=n_buckets), out=edges[1:])
+        rows -= bucket.astype(np.int64) * bucket_rows  # row within its bucket
+        del bucket
+        cols += c0
+        rows = rows.astype(local_dtype)[order]
+        cols = cols.astype(idx_dtype)[order]
+        weight = weight.astype(dtype, copy=False)[order]
+        del order
+        for b in np.flatnonzero(np.diff(edges)):
+            lo, hi = edges[b], edges[b + 1]
+            pieces[b].append((rows[lo:hi].copy(), cols[lo:hi].copy(), weight[lo:hi].copy()))
+        del rows, cols, weight
+
+    # Each bucket: stable counting (radix) sort on the row within the bucket,
+    # written straight into the final arrays; then the bucket is freed.
+    nnz = sum(p[0].size for bucket_pieces in pieces for p in bucket_pieces)
+    indptr = np.empty(n + 1, dtype=idx_dtype)
+    indptr[0] = 0
+    indices = np.empty(nnz, dtype=idx_dtype)
+    data = np.empty(nnz, dtype=dtype)
+    pos = 0
+    for b in range(n_buckets):
+        r0 = b * bucket_rows
+        r1 = min(n, r0 + bucket_rows)
+        bucket_pieces = pieces[b]
+        pieces[b] = []
+        if not bucket_pieces:
+            indptr[r0 + 1 : r1 + 1] = pos
+            continue
+        rows = np.concatenate([p[0] for p in bucket_pieces])
+        m = rows.size
+        order = np.argsort(rows, kind="stable")
+        np.cumsum(np.bincount(rows, minlength=r1 - r0), out=indptr[r0 + 1 : r1 + 1])
+        indptr[r0 + 1 : r1 + 1] += pos
+        del rows
+        cols = np.concatenate([p[1] for p in bucket_pieces])
+        np.take(cols, order, out=indices[pos : pos + m], mode="clip")
+        del cols
+        vals = np.concatenate([p[2] for p in bucket_pieces])
+        del bucket_pieces
+        np.take(vals, order, out=data[pos : pos + m], mode="clip")
+        del vals, order
+        pos += m
+    a = sp.csr_matrix((data, indices, indptr), shape=(n, n), copy=False)
+    a.has_canonical_format = True  # sorted by construction, no duplicates
+    return a
+
+
+# --------------------------------------------------------------------------
+# Economy structure
+# --------------------------------------------------------------------------
+def _sector_sizes(n: int, sectors: int, rng: np.random.Generator) -> np.ndarray:
+    """Sizes (>= 1, summing to n) of ``sectors`` contiguous sectors, lognormally spread."""
+    w = rng.lognormal(0.0, _SECTOR_SIZE_SIGMA, size=sectors)
+    spare = n - sectors
+    quota = w / w.sum() * spare
+    base = np.floor(quota).astype(np.int64)
+    left = spare - int(base.sum())
+    if left > 0:  # largest remainders get the leftover products
+        base[np.argsort(base - quota, kind="stable")[:left]] += 1
+    return base + 1
+
+
+def _supplier_slots(
+    sectors: int, feedback: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Supplier sectors of each sector, and the cumulative slot probabilities.
+
+    Returns ``targets`` (sectors x 6) and ``cum`` (6,): slot k of sector s
+    draws from sector ``targets[s, k]`` (``_ANY_SECTOR``: uniform per draw)
+    with probability ``diff(cum)[k]``.
+    """
+    s = np.arange(sectors, dtype=np.int64)
+    layers = min(sectors, _MAX_LAYERS)
+    layer = (s * layers) // sectors
+    first = np.searchsorted(layer, np.arange(layers + 1))  # first sector of each layer
+    lo = first[np.maximum(layer - 1, 0)]
+    hi = first[layer]
+    count = first[np.minimum(layer + 1, layers)] - first[layer]
+    rel = (s - first[layer]) / np.maximum(count, 1)
+    aligned = lo + np.floor(rel * (hi - lo)).astype(np.int64)
+    up1 = np.floor(rng.random(sectors) * hi).astype(np.int64)  # any upstream layer
+    up2 = np.floor(rng.random(sectors) * hi).astype(np.int64)
+    raw = layer == 0  # raw materials: the upstream slots fall back to the own sector
+    aligned[raw], up1[raw], up2[raw] = s[raw], s[raw], s[raw]
+    order = rng.permutation(sectors)  # a cycle through all sectors: strong core
+    succ = np.empty(sectors, dtype=np.int64)
+    succ[order] = np.roll(order, -1)
+    anyone = np.full(sectors, _ANY_SECTOR, dtype=np.int64)
+    targets = np.stack([s, aligned, up1, up2, succ, anyone], axis=1)
+    keep = 1.0 - feedback
+    p = np.array(
+        [_OWN * keep, _ALIGNED * keep, _UPSTREAM_1 * keep, _UPSTREAM_2 * keep, feedback / 2, feedback / 2]
+    )
+    cum = np.cumsum(p)
+    cum /= cum[-1]
+    cum[-1] = 1.0
+    return targets, cum
+
+
+def technical_matrix(
+    n: int,
+    *,
+    inputs_per_product: float = 20,
+    column_sum: float = 0.7,
+    sectors: int | None = None,
+    feedback: float = 0.1,
+    hub_exponent: float = 1.2,
+    seed: int | np.random.SeedSequence = 0,
+    dtype: Any = np.float64,
+) -> sp.csr_matrix:
+    """Random productive technical-coefficient matrix with realistic structure.
+
+    Products ``0 .. n-1`` are split into ``sectors`` contiguous index ranges
+    of lognormally varying size, and the sectors into up to five layers from
+    raw materials (lowest indices) to final goods (highest indices).  Each
+    product ``j`` has ``1 + Poisson(inputs_per_product - 1)`` distinct inputs
+    (clipped to ``n``), drawn from six supplier slots of its sector:
+
+    ========================================  ===============================
+    slot                                      share of the inputs
+    ========================================  ===============================
+    own sector                                ``0.6 * (1 - feedback)``
+    aligned sector of the next layer up       ``0.2 * (1 - feedback)``
+    two random sectors of upstream layers     ``0.1 * (1 - feedback)`` each
+    cycle successor sector (any layer)        ``feedback / 2``
+    a uniformly random sector (per input)     ``feedback / 2``
+    ========================================  ===============================
+
+    (raw-material sectors have no upstream: those slots use the own sector).
+    The cycle successors join all sectors in one directed cycle, so for
+    ``feedback > 0`` the hub suppliers of all sectors, and every product
+    that both uses and supplies them, form one strongly connected core (the
+    matrix restricted to it is irreducible).  Products that nobody uses
+    (final goods only) lie outside the core, as in real tables.
+
+    Inside the chosen supplier sector, the supplier is drawn with Zipf-like
+    popularity: rank ``r`` (``r = 0, 1, ...`` in a per-sector scrambled
+    order) has weight about ``(r + 1) ** -hub_exponent``.  The draw inverts
+    the continuous power-law CDF in closed form, in O(1) per input and
+    without any table over the products.  Duplicate suppliers are redrawn,
+    so the entries of ``A`` are distinct and the mean number of non-zeros
+    per column is ``inputs_per_product`` (up to a small deficit when the
+    supplier sectors are too small to offer enough distinct products).
+
+    About 5 % of the products also use a little of themselves: a small
+    diagonal entry (its weight is a fifth of a typical input's).
+
+    Each column gets lognormal weights, then is scaled to sum to exactly
+    ``column_sum``.  With equal column sums the all-ones vector is a positive
+    left eigenvector of ``A`` with eigenvalue ``column_sum``, and the spectral
+    radius is at most the largest column sum, so **the spectral radius is
+    exactly ``column_sum``**: the economy is productive, ``(I - A)^{-1} >= 0``
+    and the Neumann series converges like ``column_sum ** k``.
+
+    Parameters
+    ----------
+    n : int
+        Number of products, ``n >= 1``.
+    inputs_per_product : float, default 20
+        Mean number of distinct inputs of a product, ``>= 1``.  Counts are
+        clipped to ``n``, so for tiny ``n`` the mean is smaller.
+    column_sum : float, default 0.7
+        Sum of every column, in ``(0, 1)``; also the spectral radius.
+    sectors : int or None, default None
+        Number of sectors, in ``[1, n]``.  ``None``: ``round(sqrt(n))``
+        clipped to ``[1, 1000]``.
+    feedback : float, default 0.1
+        Share of the inputs drawn from downstream / arbitrary sectors, in
+        ``[0, 1]``.  ``0`` gives a (block) triangular, reducible economy.
+    hub_exponent : float, default 1.2
+        Exponent of the Zipf popularity of suppliers inside a sector,
+        ``>= 0`` (``0``: uniform; larger: more dominant hubs).
+    seed : int or numpy.random.SeedSequence, default 0
+        Seed for :func:`numpy.random.default_rng`.  The same seed and
+        arguments give a bit-identical matrix.
+    dtype : numpy.float64 or numpy.float32, default numpy.float64
+        Value type.  Column sums are exact to the rounding of ``dtype``.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        ``n x n`` matrix in canonical format (sorted indices, no duplicates,
+        no stored zeros, all values > 0), with ``int32`` indices unless the
+        size needs ``int64``.
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of its valid range (the message names the
+        argument, its value and the range) or ``dtype`` is not a float type.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bigplan.synthetic import technical_matrix
+    >>> A = technical_matrix(10_000, inputs_per_product=20, column_sum=0.7, seed=1)
+    >>> A.shape, A.indices.dtype
+    ((10000, 10000), dtype('int32'))
+    >>> bool(np.allclose(A.sum(axis=0), 0.7, rtol=0, atol=1e-12))
+    True
+    >>> 19 < A.nnz / 10_000 < 21
+    True
+    """
+    n = _check_int("n", n, 1)
+    inputs_per_product = _check_real("inputs_per_product", inputs_per_product, 1.0, math.inf, hi_open=True)
+    column_sum = _check_real("column_sum", column_sum, 0.0, 1.0, lo_open=True, hi_open=True)
+    if sectors is None:
+        sectors = int(min(max(round(math.sqrt(n)), 1), _MAX_DEFAULT_SECTORS))
+    else:
+        sectors = _check_int("sectors", sectors, 1, n)
+    feedback = _check_real("feedback", feedback, 0.0, 1.0)
+    hub_exponent = _check_real("hub_exponent", hub_exponent, 0.0, math.inf, hi_open=True)
+    dtype = _check_dtype(dtype)
+    rng = np.random.default_rng(seed)
+
+    # --- structure: sectors, layers, supplier slots, hub scrambles --------
+    size = _sector_sizes(n, sectors, rng)
+    start = np.zeros(sectors + 1, dtype=np.int64)
+    np.cumsum(size, out=start[1:])
+    targets, cum = _supplier_slots(sectors, feedback, rng)
+    targets_flat = targets.ravel()
+    k_slots = targets.shape[1]
+    # Zipf by inverse CDF of the density x**-a on [1, m + 1):
+    # x = (1 + u * ((m+1)**(1-a) - 1)) ** (1/(1-a)), rank = floor(x) - 1.
+    log_m1 = np.log(size + 1.0)
+    one_minus_a = 1.0 - hub_exponent
+    zipf_c = np.expm1(one_minus_a * log_m1) if one_minus_a != 0.0 else log_m1
+    # rank -> product: (rank * mult + shift) mod size, mult coprime to size,
+    # so hubs sit at scattered positions of their sector.
+    mult = 1 + np.floor(rng.random(sectors) * np.maximum(size - 1, 1)).astype(np.int64)
+    bad = np.gcd(mult, size) != 1
+    while bad.any():
+        mult[bad] = mult[bad] % np.maximum(size[bad] - 1, 1) + 1
+        bad = np.gcd(mult, size) != 1
+    shift = np.floor(rng.random(sectors) * size).astype(np.int64)
+
+    # --- per product: number of inputs, self-use ---------------------------
+    count = rng.poisson(inputs_per_product - 1.0, size=n)
+    count += 1
+    self_use = rng.random(n) < _SELF_USE_PROBABILITY
+    if n == 1:
+        self_use[:] = True
+    need = count - self_use  # off-diagonal inputs
+    del count
+    np.clip(need, 1, n - 1, out=need)  # n == 1: 0 off-diagonal, only self-use
+    need = need.astype(np.int32)
+
+    slot_edges = cum[:-1]
+    cache: dict[str, Any] = {"c0": -1, "sector": None}
+
+    def draw(c0: int, c1: int, cols: np.ndarray, rnd: int) -> np.ndarray:
+        t = cols.size
+        if rnd >= _STRUCTURED_ROUNDS:  # last resort for tiny supplier sectors
+            return np.floor(rng.random(t) * n).astype(np.int64)
+        if cache["c0"] != c0:
+            cache["c0"] = c0
+            cache["sector"] = np.searchsorted(start, np.arange(c0, c1), side="right") - 1
+        # supplier slot: inverse CDF of the six slot probabilities
+        u = rng.random(t)
+        tgt = cache["sector"][cols]
+        tgt *= k_slots
+        for edge in slot_edges:
+            tgt += u >= edge
+        tgt = targets_flat[tgt]
+        free = tgt == _ANY_SECTOR
+        if free.any():
+            tgt[free] = np.floor(rng.random(int(free.sum())) * sectors).astype(np.int64)
+        # Zipf rank inside the supplier sector, by inverse CDF
+        u = rng.random(t)
+        u *= zipf_c[tgt]
+        if one_minus_a == 0.0:
+            np.exp(u, out=u)
+        else:
+            np.log1p(u, out=u)
+            u *= 1.0 / one_minus_a
+            np.exp(u, out=u)
+        rank = u.astype(np.int64)
+        del u
+        rank -= 1  # >= 0 since x >= 1
+        m = size[tgt]
+        np.minimum(rank, m - 1, out=rank)  # guards rounding at the top end
+        rank *= mult[tgt]
+        rank += shift[tgt]
+        rank %= m
+        rank += start[tgt]
+        return rank
+
+    return _assemble(
+        n,
+        need,
+        self_use,
+        lambda j: j,
+        draw,
+        rng,
+        column_sum=column_sum,
+        special_share=None,
+        special_scale=_SELF_USE_SCALE,
+        dtype=dtype,
+    )
+
+
+def adversarial_matrix(
+    n: int,
+    *,
+    cycle_weight: float = 0.9,
+    column_sum: float = 0.7,
+    inputs_per_product: float = 5,
+    seed: int | np.random.SeedSequence = 0,
+    dtype: Any = np.float64,
+) -> sp.csr_matrix:
+    """Hard test case for Krylov solvers: a long production cycle.
+
+    Product ``j`` is the main input of product ``j + 1 (mod n)``: the entry
+    ``A[j, j + 1 mod n]`` carries ``cycle_weight`` of the column sum.  The
+    rest, ``(1 - cycle_weight) * column_sum``, is spread over a few other
+    inputs drawn uniformly from all products (``1 + Poisson(m - 2)`` of them,
+    ``m = inputs_per_product``, at least one, clipped to ``n - 1``; they
+    never repeat the cycle input).  Every column sums to exactly
+    ``column_sum``, which is therefore also the spectral radius.
+
+    The purpose: ``A`` is close to ``cycle_weight * column_sum`` times a
+    cyclic permutation, whose eigenvalues are spread evenly around a circle.
+    Polynomial (Krylov) methods such as GMRES cannot be small on a whole
+    circle around the origin much faster than ``z**k``, so they lose most of
+    their edge over the plain Neumann series ``x = sum_k A^k y`` here, while
+    on :func:`technical_matrix` economies (eigenvalues clustered near 0,
+    one outlier at ``column_sum``) they win by a wide margin.
+
+    Parameters
+    ----------
+    n : int
+        Number of products, ``n >= 1``.  For ``n == 1`` the only entry is
+        ``A[0, 0] = column_sum``.
+    cycle_weight : float, default 0.9
+        Share of each column's sum carried by the cycle input, in ``(0, 1]``.
+        ``1`` gives a pure scaled cyclic permutation (no other inputs).
+    column_sum : float, default 0.7
+        Sum of every column, in ``(0, 1)``.
+    inputs_per_product : float, default 5
+        Mean number of inputs of a product, the cycle input included, ``>= 1``.
+    seed : int or numpy.random.SeedSequence, default 0
+        Seed for :func:`numpy.random.default_rng`; same seed, same matrix.
+    dtype : numpy.float64 or numpy.float32, default numpy.float64
+        Value type.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        ``n x n`` canonical CSR matrix, all stored values > 0.
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of its valid range or ``dtype`` is not a float type.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bigplan.synthetic import adversarial_matrix
+    >>> A = adversarial_matrix(1000, cycle_weight=0.9, column_sum=0.7, seed=3)
+    >>> float(A[0, 1])  # product 0 is the main input of product 1
+    0.63
+    >>> bool(np.allclose(A.sum(axis=0), 0.7, rtol=0, atol=1e-12))
+    True
+    """
+    n = _check_int("n", n, 1)
+    cycle_weight = _check_real("cycle_weight", cycle_weight, 0.0, 1.0, lo_open=True)
+    column_sum = _check_real("column_sum", column_sum, 0.0, 1.0, lo_open=True, hi_open=True)
+    inputs_per_product = _check_real("inputs_per_product", inputs_per_product, 1.0, math.inf, hi_open=True)
+    dtype = _check_dtype(dtype)
+    rng = np.random.default_rng(seed)
+
+    if cycle_weight == 1.0:
+        need = np.zeros(n, dtype=np.int32)
+    else:
+        need = rng.poisson(max(inputs_per_product - 2.0, 0.0), size=n)
+        need += 1
+        np.clip(need, 0, n - 1, out=need)
+        need = need.astype(np.int32)
+
+    def draw(c0: int, c1: int, cols: np.ndarray, rnd: int) -> np.ndarray:
+        return np.floor(rng.random(cols.size) * n).astype(np.int64)
+
+    def cycle_row(j: np.ndarray) -> np.ndarray:
+        return (j - 1) % n
+
+    return _assemble(
+        n,
+        need,
+        np.ones(n, dtype=bool),
+        cycle_row,
+        draw,
+        rng,
+        column_sum=column_sum,
+        special_share=cycle_weight,
+        special_scale=1.0,
+        dtype=dtype,
+    )
+
+
+def labour_coefficients(
+    n: int,
+    *,
+    kinds: int = 1,
+    seed: int | np.random.SeedSequence = 0,
+    dtype: Any = np.float64,
+) -> np.ndarray:
+    """Direct labour (or other primary resource) needed per unit of each product.
+
+    ``L[k, j] = exp(mu_k + 0.8 z_j + 0.5 e_kj)`` with standard normal
+    ``z_j`` (how labour-intensive product ``j`` is, shared by all kinds) and
+    ``e_kj``; kind 0 (general labour) has median ``0.3``, the other kinds
+    (skills, land, ...) a random, typically smaller level.  The result is a
+    lognormal spread over about two orders of magnitude, like the labour
+    coefficients of real tables.
+
+    Parameters
+    ----------
+    n : int
+        Number of products, ``n >= 1``.
+    kinds : int, default 1
+        Number of kinds of labour, ``>= 1``.
+    seed : int or numpy.random.SeedSequence, default 0
+        Seed for :func:`numpy.random.default_rng`; same seed, same output.
+    dtype : numpy.float64 or numpy.float32, default numpy.float64
+        Value type.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(kinds, n)``, all entries finite and > 0.
+
+    Raises
+    ------
+    ValueError
+        If ``n < 1``, ``kinds < 1`` or ``dtype`` is not a float type.
+
+    Examples
+    --------
+    >>> from bigplan.synthetic import labour_coefficients
+    >>> L = labour_coefficients(5, kinds=2, seed=0)
+    >>> L.shape, bool((L > 0).all())
+    ((2, 5), True)
+    """
+    n = _check_int("n", n, 1)
+    kinds = _check_int("kinds", kinds, 1)
+    dtype = _check_dtype(dtype)
+    rng = np.random.default_rng(seed)
+    intensity = rng.standard_normal(n)
+    mu = np.empty(kinds)
+    mu[0] = math.log(0.3)
+    mu[1:] = math.log(0.3) + rng.normal(-1.0, 0.5, size=kinds - 1)
+    out = rng.standard_normal((kinds, n))
+    out *= 0.5
+    out += 0.8 * intensity
+    out += mu[:, None]
+    np.exp(out, out=out)
+    return out.astype(dtype, copy=False)
+
+
+def final_demand(
+    n: int,
+    k: int | None = None,
+    *,
+    seed: int | np.random.SeedSequence = 0,
+    dtype: Any = np.float64,
+) -> np.ndarray:
+    """Non-negative final-demand vector(s) (consumption, investment, exports).
+
+    About 85 % of the products have final demand (the others are pure
+    intermediate goods), lognormally distributed with a heavy tail
+    (log-sd 1.5: a few products account for much of the total).  With ``k``
+    scenarios, column ``s`` is the base vector times
+    ``exp(g_s + 0.25 e_js)``: a scenario-wide growth factor (log-sd 0.1) and
+    product-level variation; products without final demand have none in any
+    scenario.  The base vector is the same as ``final_demand(n, seed=seed)``
+    before the multipliers.
+
+    Parameters
+    ----------
+    n : int
+        Number of products, ``n >= 1``.
+    k : int or None, default None
+        Number of alternative plans (scenarios), ``>= 1``; ``None`` for a
+        single vector.
+    seed : int or numpy.random.SeedSequence, default 0
+        Seed for :func:`numpy.random.default_rng`; same seed, same output.
+    dtype : numpy.float64 or numpy.float32, default numpy.float64
+        Value type.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(n,)`` if ``k`` is None, else ``(n, k)``; finite, ``>= 0``,
+        and at least one product has positive demand.
+
+    Raises
+    ------
+    ValueError
+        If ``n < 1``, ``k < 1`` or ``dtype`` is not a float type.
+
+    Examples
+    --------
+    >>> from bigplan.synthetic import final_demand
+    >>> y = final_demand(1000, seed=0)
+    >>> y.shape, bool((y >= 0).all()), bool((y > 0).mean() > 0.7)
+    ((1000,), True, True)
+    >>> final_demand(1000, 3, seed=0).shape
+    (1000, 3)
+    """
+    n = _check_int("n", n, 1)
+    if k is not None:
+        k = _check_int("k", k, 1)
+    dtype = _check_dtype(dtype)
+    rng = np.random.default_rng(seed)
+    base = rng.lognormal(0.0, 1.5, size=n)
+    zero = rng.random(n) < 0.15
+    if zero.all():
+        zero[rng.integers(n)] = False
+    base[zero] = 0.0
+    if k is None:
+        return base.astype(dtype, copy=False)
+    growth = rng.normal(0.0, 0.1, size=k)
+    y = rng.standard_normal((n, k))
+    y *= 0.25
+    y += growth
+    np.exp(y, out=y)
+    y *= base[:, None]
+    return y.astype(dtype, copy=False)
+
+
+def economy(
+    n: int,
+    *,
+    inputs_per_product: float = 20,
+    column_sum: float = 0.7,
+    labour_kinds: int = 1,
+    adversarial: bool = False,
+    seed: int | np.random.SeedSequence = 0,
+    dtype: Any = np.float64,
+    **kwargs: Any,
+):
+    """A complete synthetic :class:`bigplan.Economy`: coefficients and labour.
+
+    Parameters
+    ----------
+    n : int
+        Number of products, ``n >= 1``.
+    inputs_per_product : float, default 20
+        Mean number of inputs per product (see :func:`technical_matrix`).
+    column_sum : float, default 0.7
+        Column sum and spectral radius of ``A``, in ``(0, 1)``.
+    labour_kinds : int, default 1
+        Number of kinds of labour, ``>= 1`` (rows of the labour matrix).
+    adversarial : bool, default False
+        Use :func:`adversarial_matrix` (a long cycle, hard for Krylov
+        solvers) instead of :func:`technical_matrix`.
+    seed : int or numpy.random.SeedSequence, default 0
+        Master seed; independent streams are spawned from it for ``A`` and
+        the labour coefficients.  Same seed, same economy.
+    dtype : numpy.float64 or numpy.float32, default numpy.float64
+        Value type of ``A`` and of the labour coefficients.
+    **kwargs
+        Passed on to :func:`technical_matrix` (``sectors``, ``feedback``,
+        ``hub_exponent``) or :func:`adversarial_matrix` (``cycle_weight``).
+
+    Returns
+    -------
+    bigplan.Economy
+        ``Economy(A, labour)`` with ``labour`` of shape ``(labour_kinds, n)``.
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of its valid range.
+    TypeError
+        If ``kwargs`` holds an argument the matrix generator does not take.
+
+    Examples
+    --------
+    >>> from bigplan.synthetic import economy
+    >>> eco = economy(1000, labour_kinds=2, seed=0)  # doctest: +SKIP
+    """
+    from bigplan.economy import Economy
+
+    labour_kinds = _check_int("labour_kinds", labour_kinds, 1)
+    seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    # Children built explicitly (not seq.spawn) so a SeedSequence argument is not mutated.
+    a_seed, l_seed = (
+        np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, i), pool_size=seq.pool_size)
+        for i in range(2)
+    )
+    make = adversarial_matrix if adversarial else technical_matrix
+    a = make(
+        n,
+        inputs_per_product=inputs_per_product,
+        column_sum=column_sum,
+        seed=a_seed,
+        dtype=dtype,
+        **kwargs,
+    )
+    labour = labour_coefficients(n, kinds=labour_kinds, seed=l_seed, dtype=dtype)
+    return Economy(a, labour)
