@@ -38,7 +38,7 @@ from .errors import (
     StoreVersionError,
     UnknownProductError,
 )
-from .solvers import Auto, BiCGSTAB, Direct, Neumann
+from .solvers import Auto, BiCGSTAB, Direct, Neumann, Refined
 from .static import OutputSolution, ValuesSolution, choose_method, labour_values, solve_output
 
 __version__ = "0.1.0"
@@ -55,6 +55,7 @@ __all__ = [
     "Neumann",
     "Direct",
     "Auto",
+    "Refined",
     "get_backend",
     "available_backends",
     "cuda_available",

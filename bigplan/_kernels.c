@@ -70,6 +70,46 @@ DEFINE_SPMM(bigplan_spmm_d_i64, double, int64_t)
 DEFINE_SPMM(bigplan_spmm_f_i32, float, int32_t)
 DEFINE_SPMM(bigplan_spmm_f_i64, float, int64_t)
 
+/*
+ * Scatter form for a block of destination rows: the matrix is given by columns
+ * (CSC) holding only entries whose row lies in [r0, r1).  Column j reads row j of
+ * X once, in order, and adds it into the rows of its suppliers; on input-output
+ * structure those rows are few and hot (hub suppliers) or near j, so the
+ * scattered writes stay in cache.  Y[r0:r1] = (X[r0:r1] -) A[r0:r1, :] X.
+ */
+#define DEFINE_SPMM_CSC(NAME, DT, IT)                                                      \
+    BIGPLAN_CLONES void NAME(int64_t r0, int64_t r1, int64_t ncols, int64_t k,               \
+                             const IT *restrict indptr, const IT *restrict indices,          \
+                             const DT *restrict data, const double *restrict X,              \
+                             double *restrict Y, int subtract)                               \
+    {                                                                                        \
+        const double sign = subtract ? -1.0 : 1.0;                                           \
+        for (int64_t i = r0 * k; i < r1 * k; ++i) Y[i] = subtract ? X[i] : 0.0;              \
+        if (k == 1) {                                                                        \
+            for (int64_t j = 0; j < ncols; ++j) {                                            \
+                const double xj = sign * X[j];                                               \
+                const int64_t end = (int64_t)indptr[j + 1];                                  \
+                for (int64_t jj = (int64_t)indptr[j]; jj < end; ++jj)                        \
+                    Y[indices[jj]] += (double)data[jj] * xj;                                 \
+            }                                                                                \
+            return;                                                                          \
+        }                                                                                    \
+        for (int64_t j = 0; j < ncols; ++j) {                                                \
+            const double *restrict xj = X + j * k;                                           \
+            const int64_t end = (int64_t)indptr[j + 1];                                      \
+            for (int64_t jj = (int64_t)indptr[j]; jj < end; ++jj) {                          \
+                const double a = sign * (double)data[jj];                                    \
+                double *restrict yi = Y + (int64_t)indices[jj] * k;                          \
+                for (int64_t c = 0; c < k; ++c) yi[c] += a * xj[c];                          \
+            }                                                                                \
+        }                                                                                    \
+    }
+
+DEFINE_SPMM_CSC(bigplan_spmm_csc_d_i32, double, int32_t)
+DEFINE_SPMM_CSC(bigplan_spmm_csc_d_i64, double, int64_t)
+DEFINE_SPMM_CSC(bigplan_spmm_csc_f_i32, float, int32_t)
+DEFINE_SPMM_CSC(bigplan_spmm_csc_f_i64, float, int64_t)
+
 /* p = r + beta * (p - omega * v), per column */
 BIGPLAN_CLONES void bigplan_p_update(int64_t r0, int64_t r1, int64_t k, const double *restrict r,
                                      double *restrict p, const double *restrict v,

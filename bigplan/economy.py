@@ -84,6 +84,30 @@ def _as_csr(A: Any, dtype) -> sp.csr_matrix:
     return A
 
 
+_INT32_MAX = np.iinfo(np.int32).max
+
+
+def _with_index_dtype(csr: sp.csr_matrix, index_dtype) -> sp.csr_matrix:
+    """Indices in int32 while they fit, int64 otherwise (or as forced)."""
+    if index_dtype is None:
+        want = np.int32 if max(csr.nnz, csr.shape[0]) <= _INT32_MAX else np.int64
+    else:
+        want = np.dtype(index_dtype).type
+        if want not in (np.int32, np.int64):
+            raise InvalidEconomyError(f"index_dtype must be int32 or int64, got {np.dtype(index_dtype)}")
+        if want is np.int32 and max(csr.nnz, csr.shape[0]) > _INT32_MAX:
+            raise InvalidEconomyError(
+                f"{csr.nnz} non-zeros do not fit int32 indices; use index_dtype=None (automatic) or int64"
+            )
+    if csr.indices.dtype == want and csr.indptr.dtype == want:
+        return csr
+    out = sp.csr_matrix(csr.shape, dtype=csr.dtype)
+    out.data = csr.data
+    out.indices = csr.indices.astype(want)
+    out.indptr = csr.indptr.astype(want)
+    return out
+
+
 def spectral_radius_bounds(
     A: sp.csr_matrix, *, maxiter: int = 2000, rtol: float = 1e-7, stop_below: float | None = None,
     stop_above: float | None = None, x0: np.ndarray | None = None,
@@ -183,7 +207,12 @@ class Economy:
     labour_supply : float or array_like, optional
         Labour available per period, one number per labour kind.
     dtype : numpy dtype, optional
-        Storage precision of the coefficients (float64 default, or float32).
+        Storage precision of the coefficients (float64 default, or float32:
+        half the bytes per coefficient; solves still accumulate in float64).
+    index_dtype : {None, numpy.int32, numpy.int64}, optional
+        Width of the sparse indices.  Default: int32 while the non-zeros fit
+        (fewer bytes per product), int64 past 2**31 - 1.  Forcing int64 is for
+        testing that path.
     check : bool, default True
         Check productivity (spectral radius of ``A`` < 1).  Leave on unless the
         caller has already certified it.
@@ -236,6 +265,7 @@ class Economy:
         stocks: Any = None,
         labour_supply: Any = None,
         dtype: Any = np.float64,
+        index_dtype: Any = None,
         check: bool = True,
     ):
         from .backend import array_library
@@ -254,6 +284,7 @@ class Economy:
         csr.eliminate_zeros()
         csr.sort_indices()
         self._check_values(csr.data, "A")
+        csr = _with_index_dtype(csr, index_dtype)
         for arr in (csr.data, csr.indices, csr.indptr):
             arr.flags.writeable = False
         self._A = csr
@@ -422,7 +453,7 @@ class Economy:
     @property
     def AT(self) -> sp.csr_matrix:
         """``A`` transposed, in CSR (built on first use, then cached)."""
-        return self.cached("AT", lambda: self._A.T.tocsr())
+        return self.cached("AT", lambda: _with_index_dtype(self._A.T.tocsr(), self._A.indices.dtype))
 
     @property
     def labour(self) -> np.ndarray | None:
@@ -564,6 +595,7 @@ class Economy:
             self._check_values(vals, "changed coefficients")
             A = _apply_changes(A, rows, cols, vals)
         kwargs = dict(
+            index_dtype=self._A.indices.dtype,
             labels=self._labels,
             labour_names=self._labour_names,
             capital=self._capital,

@@ -23,7 +23,90 @@ import numpy as np
 
 from .backend import Backend
 
-__all__ = ["CupyBackend", "JaxBackend"]
+__all__ = ["CupyBackend", "JaxBackend", "row_blocks", "CUSPARSE_MAX_NNZ"]
+
+#: cuSPARSE's index type is int32: at most this many non-zeros per matrix block.
+CUSPARSE_MAX_NNZ = 2**31 - 1
+
+
+def row_blocks(indptr: np.ndarray, max_nnz: int) -> list[tuple[int, int]]:
+    """Split rows into consecutive blocks of at most ``max_nnz`` non-zeros each.
+
+    Parameters
+    ----------
+    indptr : numpy.ndarray
+        CSR row pointer (length ``n + 1``).
+    max_nnz : int
+        Largest block.
+
+    Returns
+    -------
+    list of (r0, r1)
+        Row ranges covering ``0..n``.
+
+    Raises
+    ------
+    InsufficientMemoryError
+        A single row holds more than ``max_nnz`` non-zeros.
+    """
+    from .errors import InsufficientMemoryError
+
+    n = len(indptr) - 1
+    out = []
+    r0 = 0
+    while r0 < n:
+        target = int(indptr[r0]) + max_nnz
+        r1 = int(np.searchsorted(indptr, target, side="right")) - 1
+        r1 = min(max(r1, r0), n)
+        if r1 == r0:
+            raise InsufficientMemoryError(
+                f"row {r0} holds {int(indptr[r0 + 1] - indptr[r0])} non-zeros, more than a cuSPARSE block "
+                f"can index ({max_nnz}); use backend='numpy'"
+            )
+        out.append((r0, r1))
+        r0 = r1
+    return out or [(0, 0)]
+
+
+class _RowBlocks:
+    """A device matrix held as row blocks (each within cuSPARSE's int32 limit)."""
+
+    def __init__(self, shape, blocks):
+        self.shape = shape
+        self.blocks = blocks
+
+
+class _MixedCsr:
+    """float32 CSR on the device, multiplied with float64 blocks by bigplan's kernel."""
+
+    def __init__(self, indptr, indices, data, shape):
+        self.indptr, self.indices, self.data, self.shape = indptr, indices, data, shape
+
+
+# One warp per row; lanes stride over the row's non-zeros, reading the float32
+# coefficient and int32 index once per plan column, accumulating in float64;
+# warp-shuffle reduction.  X and Y are column-major (n_cols x k and n_rows x k).
+_MIXED_SPMM_SRC = r"""
+extern "C" __global__ void bigplan_spmm_f32_f64(
+    const long long n_rows, const long long k, const int* __restrict__ indptr,
+    const int* __restrict__ indices, const float* __restrict__ data,
+    const double* __restrict__ X, const long long ldx, double* __restrict__ Y)
+{
+    const long long warp = ((long long)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+    const int lane = threadIdx.x & 31;
+    if (warp >= n_rows) return;
+    const int start = indptr[warp], end = indptr[warp + 1];
+    for (long long c = 0; c < k; ++c) {
+        const double* xc = X + c * ldx;
+        double acc = 0.0;
+        for (int jj = start + lane; jj < end; jj += 32)
+            acc += (double)data[jj] * xc[indices[jj]];
+        for (int off = 16; off > 0; off >>= 1)
+            acc += __shfl_down_sync(0xffffffffu, acc, off);
+        if (lane == 0) Y[c * n_rows + warp] = acc;
+    }
+}
+"""
 
 
 class CupyBackend(Backend):
@@ -63,14 +146,63 @@ class CupyBackend(Backend):
         return self._cp.asfortranarray(X[:, self._cp.asarray(idx)])
 
     def operator(self, csr, dtype):
+        """cuSPARSE CSR blocks of at most 2**31 - 1 non-zeros each (int32 indices).
+
+        cuSPARSE wants int32 indices: a matrix with more non-zeros is split into
+        row blocks, each multiplied separately into its rows of the output.
+        float32 storage with float64 plans uses bigplan's own mixed-precision
+        kernel (reads 4-byte coefficients, accumulates in float64).
+        """
         cp = self._cp
-        return self._csp.csr_matrix(
-            (cp.asarray(csr.data, dtype=dtype), cp.asarray(csr.indices), cp.asarray(csr.indptr)),
-            shape=csr.shape,
+        mixed = csr.dtype == np.float32 and np.dtype(dtype) == np.float64
+        blocks = []
+        for r0, r1 in row_blocks(csr.indptr, CUSPARSE_MAX_NNZ):
+            s0, s1 = int(csr.indptr[r0]), int(csr.indptr[r1])
+            indptr = cp.asarray((csr.indptr[r0 : r1 + 1] - s0).astype(np.int32))
+            indices = cp.asarray(csr.indices[s0:s1].astype(np.int32, copy=False))
+            if mixed:
+                data = cp.asarray(csr.data[s0:s1])
+                blocks.append((r0, r1, _MixedCsr(indptr, indices, data, (r1 - r0, csr.shape[1]))))
+            else:
+                data = cp.asarray(csr.data[s0:s1], dtype=dtype)
+                blocks.append((r0, r1, self._csp.csr_matrix((data, indices, indptr), shape=(r1 - r0, csr.shape[1]))))
+        return _RowBlocks(csr.shape, tuple(blocks))
+
+    def _product(self, blk, X):
+        if isinstance(blk, _MixedCsr):
+            return self._mixed_spmm(blk, X)
+        return blk @ X
+
+    def _mixed_spmm(self, blk, X):
+        cp = self._cp
+        kern = self._mixed_kernel()
+        n_rows, n_cols = blk.shape
+        k = X.shape[1]
+        Xf = cp.asfortranarray(X)
+        Y = cp.empty((n_rows, k), dtype=cp.float64, order="F")
+        warps_per_block = 8
+        grid = ((n_rows + warps_per_block - 1) // warps_per_block,)
+        kern(
+            grid,
+            (32 * warps_per_block,),
+            (np.int64(n_rows), np.int64(k), blk.indptr, blk.indices, blk.data, Xf, np.int64(n_cols), Y),
         )
+        return Y
+
+    @cached_property
+    def _mixed_kernel_cache(self):
+        return self._cp.RawKernel(_MIXED_SPMM_SRC, "bigplan_spmm_f32_f64")
+
+    def _mixed_kernel(self):
+        return self._mixed_kernel_cache
 
     def matmat(self, op, X, out=None):
-        Y = op @ X
+        if len(op.blocks) == 1:
+            Y = self._product(op.blocks[0][2], X)
+        else:
+            Y = self._cp.empty((op.shape[0], X.shape[1]), dtype=X.dtype, order="F")
+            for r0, r1, blk in op.blocks:
+                Y[r0:r1] = self._product(blk, X)
         if out is not None and out is not X:
             out[...] = Y
             return out

@@ -33,7 +33,7 @@ import numpy as np
 from .backend import Backend
 from .errors import BackendError, ConvergenceError, InsufficientMemoryError, ShapeError
 
-__all__ = ["BiCGSTAB", "Neumann", "Direct", "Auto", "Method", "BlockSolve", "solve_block", "as_method"]
+__all__ = ["BiCGSTAB", "Neumann", "Direct", "Refined", "Auto", "Method", "BlockSolve", "solve_block", "as_method"]
 
 
 # ---------------------------------------------------------------------------
@@ -105,6 +105,40 @@ class Direct(Method):
 
 
 @dataclass(frozen=True)
+class Refined(Method):
+    """Mixed-precision iterative refinement: float32 inner solves, float64 residuals.
+
+    Each outer step computes the residual ``r = y - (I - A) x`` in float64 (the
+    coefficients read as stored, accumulated in float64), solves
+    ``(I - A) d = r`` in float32 (half the bytes of matrix and blocks) to
+    ``inner_rtol``, and adds ``d``.  The residual shrinks by about ``inner_rtol``
+    per step, so ``rtol=1e-10`` takes two or three steps.
+
+    Parameters
+    ----------
+    inner : BiCGSTAB or Neumann
+        The float32 inner solver.
+    inner_rtol : float
+        Tolerance of each inner solve (float32 reaches about 1e-6).
+    max_outer : int
+        Outer steps allowed.
+    """
+
+    inner: Method = field(default_factory=BiCGSTAB)
+    inner_rtol: float = 1e-5
+    max_outer: int = 12
+    name = "refined"
+
+    def __post_init__(self):
+        if not isinstance(self.inner, (BiCGSTAB, Neumann)):
+            raise ValueError(f"inner must be BiCGSTAB or Neumann, got {self.inner!r}")
+        if not (0 < self.inner_rtol < 1):
+            raise ValueError(f"inner_rtol must lie in (0, 1), got {self.inner_rtol}")
+        if self.max_outer < 1:
+            raise ValueError(f"max_outer must be >= 1, got {self.max_outer}")
+
+
+@dataclass(frozen=True)
 class Auto(Method):
     """Choose a method from the economy's size and certified spectral radius.
 
@@ -144,7 +178,7 @@ class Auto(Method):
         )
 
 
-_NAMES = {"bicgstab": BiCGSTAB, "neumann": Neumann, "direct": Direct, "auto": Auto}
+_NAMES = {"bicgstab": BiCGSTAB, "neumann": Neumann, "direct": Direct, "refined": Refined, "auto": Auto}
 
 
 def as_method(method) -> Method:
@@ -370,6 +404,41 @@ def _neumann(bk: Backend, op, B, X, tol, maxiter, st):
     return Xfull, conv, res, its
 
 
+def _refined(bk: Backend, economy, B, X, tol, transpose: bool, meth: Refined, rtol: float, st):
+    """Iterative refinement: float64 residuals, float32 corrections."""
+    k = B.shape[1]
+    op64 = _operator(bk, economy, transpose, np.float64)
+    op32 = _operator(bk, economy, transpose, np.float32)
+    conv = np.zeros(k, bool)
+    res = np.full(k, np.inf)
+    its = np.zeros(k, np.int64)
+    restarts = 0
+    pred = _neumann_iterations(economy.productivity.upper, meth.inner_rtol) or 500
+    inner_max = meth.inner.maxiter or (max(200, 2 * pred) if isinstance(meth.inner, BiCGSTAB) else 2 * pred + 50)
+    for _outer in range(meth.max_outer + 1):
+        R = _residual(bk, op64, B, X)
+        st["matvecs"] += k
+        rn = bk.to_numpy(bk.colnorm(R)).astype(np.float64)
+        res[:] = rn
+        conv = np.isfinite(rn) & (rn <= tol)
+        if conv.all() or _outer == meth.max_outer:
+            break
+        R32 = bk.block(R, np.float32)
+        D = bk.zeros(R32.shape, np.float32)
+        itol = np.maximum(meth.inner_rtol * rn, 1e-300).astype(np.float64)
+        itol[conv] = np.inf  # finished plans take no inner steps
+        sti = {"matvecs": 0, "bnorm": rn}
+        if isinstance(meth.inner, BiCGSTAB):
+            D, _cv, _rs, it, rst = _bicgstab(bk, op32, R32, D, itol, inner_max, meth.inner.max_restarts, sti)
+            restarts += rst
+        else:
+            D, _cv, _rs, it = _neumann(bk, op32, R32, D, itol, inner_max, sti)
+        its += it
+        st["matvecs"] += sti["matvecs"]
+        X = bk.lincomb(X, bk.block(D, np.float64), 1.0, out=X)
+    return X, conv, res, its, restarts
+
+
 def _direct(bk: Backend, economy, B, transpose: bool, dtype, method: Direct):
     n = economy.n
     if n > method.max_n:
@@ -415,7 +484,8 @@ def solve_block(
     x0 : array, shape (n, k), optional
         Warm start (ignored by the direct method).
     dtype : numpy dtype, optional
-        Working precision (default: the economy's).
+        Working precision of the plans (default float64; float32-stored coefficients are read as
+        stored and accumulated in float64).
 
     Returns
     -------
@@ -424,7 +494,7 @@ def solve_block(
     t0 = time.perf_counter()
     if not (rtol >= 0 and atol >= 0) or (rtol == 0 and atol == 0):
         raise ValueError(f"tolerances must be non-negative and not both zero, got rtol={rtol}, atol={atol}")
-    dtype = np.dtype(dtype or economy.dtype)
+    dtype = np.dtype(dtype or np.float64)
     meth = as_method(method)
     k = B.shape[1]
     reason = "chosen by the caller"
@@ -449,6 +519,14 @@ def solve_block(
         its = np.zeros(k, np.int64)
         st["matvecs"] += k
         restarts = 0
+    elif isinstance(meth, Refined):
+        if dtype != np.float64:
+            raise ValueError(f"method='refined' computes residuals in float64; got dtype={dtype}")
+        _check_memory(bk, economy, k, 14, np.float32, transpose)
+        X = bk.block(Bd if x0 is None else x0, np.float64)
+        if X.shape != Bd.shape:
+            raise ShapeError(f"x0 has shape {X.shape}; it must match the right-hand side {Bd.shape}")
+        X, conv, res, its, restarts = _refined(bk, economy, Bd, X, tol, transpose, meth, rtol, st)
     else:
         blocks = 9 if isinstance(meth, BiCGSTAB) else 5
         chunk = _check_memory(bk, economy, k, blocks, dtype, transpose)

@@ -272,7 +272,8 @@ def solve_output(
     x0 : array_like, shape like ``final_demand``, optional
         Warm start, e.g. the previous answer after a small change of coefficients.
     dtype : numpy dtype, optional
-        Working precision (default: the economy's storage precision).
+        Working precision of the plans (default float64, whatever the storage precision:
+        float32-stored coefficients are read as stored and accumulated in float64).
     keep_on_device : bool, optional
         Return device arrays (CuPy/JAX) instead of NumPy.  Default: keep them on
         the device exactly when the final demand came as device arrays.

@@ -61,14 +61,12 @@ __all__ = [
 # Tuning constants of the generators (part of what "same seed" reproduces).
 # --------------------------------------------------------------------------
 _CHUNK_ENTRIES = 1 << 17  # draws per column block (bounds temporary memory)
-_BUCKET_ENTRIES = 1 << 21  # non-zeros per row bucket of the transposition
-_BUCKET_ROWS = 1 << 16  # at most this many rows per bucket (16-bit sort keys)
 _STRUCTURED_ROUNDS = 12  # rejection rounds drawing from the supplier sectors
-_UNIFORM_ROUNDS = 4  # extra rounds drawing from all products (tiny sectors)
+_UNIFORM_ROUNDS = 4  # extra rounds with uniform (not Zipf) ranks in the sectors
 _MAX_LAYERS = 5  # raw materials -> ... -> final goods
 _MAX_DEFAULT_SECTORS = 1000
 _SECTOR_SIZE_SIGMA = 0.6  # log-spread of the sector sizes
-_VALUE_SIGMA = 1.0  # log-spread of the coefficient weights within a column
+_VALUE_SCALE = 0.55  # log-logistic weights: log-sd = 0.55 * pi / sqrt(3) ~ 1
 _SELF_USE_PROBABILITY = 0.05  # share of products with a diagonal entry
 _SELF_USE_SCALE = 0.2  # diagonal weights are this much smaller than others
 # Share of the non-feedback inputs by supplier slot: own sector, the aligned
@@ -86,8 +84,8 @@ def _check_int(name: str, value: Any, lo: int, hi: int | None = None) -> int:
         raise ValueError(f"{name} must be an integer, got {value!r}")
     value = int(value)
     if value < lo or (hi is not None and value > hi):
-        rng = f"[{lo}, {hi}]" if hi is not None else f">= {lo}"
-        raise ValueError(f"{name} must be {rng}, got {value}")
+        valid = f"in [{lo}, {hi}]" if hi is not None else f">= {lo}"
+        raise ValueError(f"{name} must be {valid}, got {value}")
     return value
 
 
@@ -137,7 +135,32 @@ def _sorted_unique(keys: np.ndarray) -> np.ndarray:
     return keys[first]
 
 
-DrawFn = Callable[[int, int, np.ndarray, int], np.ndarray]
+def _in_sorted(haystack: np.ndarray, needles: np.ndarray) -> np.ndarray:
+    """Mask of ``needles`` found in the sorted array ``haystack``."""
+    if haystack.size == 0:
+        return np.zeros(needles.size, dtype=bool)
+    at = np.searchsorted(haystack, needles)
+    np.minimum(at, haystack.size - 1, out=at)
+    return haystack[at] == needles
+
+
+DrawFn = Callable[[int, np.ndarray, np.ndarray, int], np.ndarray]
+
+
+def _positive_weights(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Log-logistic random weights (shape close to lognormal with log-sd 1), all > 0.
+
+    ``exp(s * logit(u))`` costs a uniform draw and three vectorized
+    transcendental functions, about half the time of ``rng.lognormal``.
+    """
+    u = rng.random(size)
+    np.maximum(u, 2.0**-53, out=u)  # u in (0, 1): finite logit
+    w = np.log1p(-u)
+    np.log(u, out=u)
+    u -= w
+    u *= _VALUE_SCALE
+    np.exp(u, out=u)
+    return u
 
 
 def _assemble(
@@ -158,72 +181,69 @@ def _assemble(
     Column ``j`` gets ``need[j]`` distinct random rows (drawn by ``draw`` and
     redrawn by rejection while duplicates or the column's special row come
     up), plus the special row ``special_row(j)`` when ``has_special[j]`` or
-    when no random row could be found.  Weights are lognormal; the special
-    entry either carries the fixed share ``special_share`` of the column sum
-    or gets its weight multiplied by ``special_scale``.  Columns are scaled to
-    sum to ``column_sum``.
+    when no random row could be found.  Weights are random and positive; the
+    special entry either carries the fixed share ``special_share`` of the
+    column sum or gets its weight multiplied by ``special_scale``.  Columns
+    are scaled to sum to ``column_sum``.
 
-    Entries are generated column-major but CSR is row-major, so the matrix
-    has to be transposed.  One global counting sort (``csc_tocsr``) scatters
-    every entry to a random place of the whole output (a cache and TLB miss
-    per non-zero).  Instead, each column block's entries are split (stable
-    radix sort on a small key) into buckets of consecutive *rows*; at the end
-    each bucket, a few million entries, is turned into CSR rows by a counting
-    sort that stays in cache, and freed.  Peak memory is about the buckets
-    (16 bytes per non-zero for float64) plus the part of the output already
-    written: about 1.5x the final CSR bytes.
+    Entries are generated column-major straight into the CSR arrays of
+    ``A.T`` (sized up front from ``need``), which SciPy transposes once
+    (``csc_tocsr``, a counting sort that leaves the column indices of every
+    row sorted).  Peak memory: the two CSR copies, about 2x the result.
     """
     rounds = _STRUCTURED_ROUNDS + _UNIFORM_ROUNDS
     capacity = int(need.sum(dtype=np.int64)) + int(np.count_nonzero(has_special | (need == 0)))
     idx_dtype = np.dtype(np.int64 if max(n, capacity) > _INT32_MAX else np.int32)
-    # Row buckets of <= 2**16 rows (16-bit radix-sort keys) and about
-    # _BUCKET_ENTRIES non-zeros.
-    n_buckets = max(capacity // _BUCKET_ENTRIES, -(-n // _BUCKET_ROWS), 1)
-    bucket_rows = -(-n // min(n_buckets, n))
-    n_buckets = -(-n // bucket_rows)
-    bucket_dtype = np.uint8 if n_buckets <= 1 << 8 else np.uint16 if n_buckets <= 1 << 16 else np.uint32
-    local_dtype = np.uint16 if bucket_rows <= 1 << 16 else np.uint32
-    pieces: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = [[] for _ in range(n_buckets)]
+    indices = np.empty(capacity, dtype=idx_dtype)
+    data = np.empty(capacity, dtype=dtype)
+    indptr = np.empty(n + 1, dtype=idx_dtype)
+    indptr[0] = 0
     mean_need = max(1.0, capacity / n)
     block = max(1, int(_CHUNK_ENTRIES / mean_need))
+    empty = np.empty(0, dtype=np.int64)
+
+    def draw_keys(c0: int, counts: np.ndarray, rnd: int) -> np.ndarray:
+        """Sorted distinct keys ``local_col * n + row`` of fresh valid draws."""
+        cols = np.repeat(np.arange(counts.size, dtype=np.int64), counts)
+        rows = draw(c0, counts, cols, rnd)
+        ok = rows != special_row(cols + c0)
+        keys = cols[ok] if not ok.all() else cols
+        keys *= n
+        keys += rows[ok] if keys.size != rows.size else rows
+        return _sorted_unique(keys)
+
+    pos = 0
     for c0 in range(0, n, block):
         c1 = min(n, c0 + block)
         nc = c1 - c0
         want = need[c0:c1].astype(np.int64)
-        got = np.zeros(nc, dtype=np.int64)
-        keys = np.empty(0, dtype=np.int64)  # sorted unique local_col * n + row
-        for rnd in range(rounds):
+        keys = draw_keys(c0, want, 0)
+        got = np.bincount(keys // n, minlength=nc)
+        extra = empty  # sorted distinct keys found in later rounds
+        for rnd in range(1, rounds):
             deficit = want - got
             if not deficit.any():
                 break
-            cols = np.repeat(np.arange(nc, dtype=np.int64), deficit)
-            rows = draw(c0, c1, cols, rnd)
-            ok = rows != special_row(cols + c0)
-            new = cols[ok]
-            new *= n
-            new += rows[ok]
-            new = _sorted_unique(new)
-            if keys.size:
-                at = np.searchsorted(keys, new)
-                dup = keys[np.minimum(at, keys.size - 1)] == new
-                if dup.any():
-                    fresh = ~dup
-                    new, at = new[fresh], at[fresh]
-                keys = np.insert(keys, at, new)
-            else:
-                keys = new
+            new = draw_keys(c0, deficit, rnd)
+            seen = _in_sorted(keys, new)
+            seen |= _in_sorted(extra, new)
+            new = new[~seen]
+            extra = np.insert(extra, np.searchsorted(extra, new), new)
             got += np.bincount(new // n, minlength=nc)
         # Special entries: requested ones, and a fallback for empty columns.
         special = has_special[c0:c1] | (got == 0)
         if special.any():
             scols = np.flatnonzero(special).astype(np.int64)
             skeys = scols * n + special_row(scols + c0)
-            keys = np.insert(keys, np.searchsorted(keys, skeys), skeys)
+            extra = np.concatenate([extra, skeys])
+            extra.sort()
+        if extra.size:
+            keys = np.insert(keys, np.searchsorted(keys, extra), extra)
         cols = keys // n
-        rows = keys - cols * n
-        del keys
+        rows = keys
+        rows -= cols * n
         is_special = rows == special_row(cols + c0)
-        weight = rng.lognormal(0.0, _VALUE_SIGMA, size=rows.size)
+        weight = _positive_weights(rng, rows.size)
         if special_share is None:
             weight[is_special] *= special_scale
             total = np.bincount(cols, weights=weight, minlength=nc)
@@ -236,56 +256,22 @@ def _assemble(
             scale = np.divide((1.0 - share) * column_sum, total, out=np.zeros(nc), where=has_other)
             weight *= scale[cols]
             weight[is_special] = (share * column_sum)[cols[is_special]]
-        del is_special
-        # Split into row buckets, keeping the column-major order inside each.
-        bucket = (rows // bucket_rows).astype(bucket_dtype)
-        order = np.argsort(bucket, kind="stable")  # radix sort: small key
-        edges = np.zeros(n_buckets + 1, dtype=np.int64)
-        np.cumsum(np.bincount(bucket, minlength=n_buckets), out=edges[1:])
-        rows -= bucket.astype(np.int64) * bucket_rows  # row within its bucket
-        del bucket
-        cols += c0
-        rows = rows.astype(local_dtype)[order]
-        cols = cols.astype(idx_dtype)[order]
-        weight = weight.astype(dtype, copy=False)[order]
-        del order
-        for b in np.flatnonzero(np.diff(edges)):
-            lo, hi = edges[b], edges[b + 1]
-            pieces[b].append((rows[lo:hi].copy(), cols[lo:hi].copy(), weight[lo:hi].copy()))
-        del rows, cols, weight
-
-    # Each bucket: stable counting (radix) sort on the row within the bucket,
-    # written straight into the final arrays; then the bucket is freed.
-    nnz = sum(p[0].size for bucket_pieces in pieces for p in bucket_pieces)
-    indptr = np.empty(n + 1, dtype=idx_dtype)
-    indptr[0] = 0
-    indices = np.empty(nnz, dtype=idx_dtype)
-    data = np.empty(nnz, dtype=dtype)
-    pos = 0
-    for b in range(n_buckets):
-        r0 = b * bucket_rows
-        r1 = min(n, r0 + bucket_rows)
-        bucket_pieces = pieces[b]
-        pieces[b] = []
-        if not bucket_pieces:
-            indptr[r0 + 1 : r1 + 1] = pos
-            continue
-        rows = np.concatenate([p[0] for p in bucket_pieces])
         m = rows.size
-        order = np.argsort(rows, kind="stable")
-        np.cumsum(np.bincount(rows, minlength=r1 - r0), out=indptr[r0 + 1 : r1 + 1])
-        indptr[r0 + 1 : r1 + 1] += pos
-        del rows
-        cols = np.concatenate([p[1] for p in bucket_pieces])
-        np.take(cols, order, out=indices[pos : pos + m], mode="clip")
-        del cols
-        vals = np.concatenate([p[2] for p in bucket_pieces])
-        del bucket_pieces
-        np.take(vals, order, out=data[pos : pos + m], mode="clip")
-        del vals, order
+        indices[pos : pos + m] = rows
+        data[pos : pos + m] = weight
+        np.cumsum(np.bincount(cols, minlength=nc), out=indptr[c0 + 1 : c1 + 1])
+        indptr[c0 + 1 : c1 + 1] += pos
         pos += m
-    a = sp.csr_matrix((data, indices, indptr), shape=(n, n), copy=False)
-    a.has_canonical_format = True  # sorted by construction, no duplicates
+        del keys, cols, rows, weight, is_special
+    if pos < 0.9 * capacity:  # many unfillable columns: do not keep the slack
+        indices = indices[:pos].copy()
+        data = data[:pos].copy()
+    # CSR of A.T is CSC of A; one counting-sort transposition gives sorted CSR.
+    a_t = sp.csr_matrix((data[:pos], indices[:pos], indptr), shape=(n, n), copy=False)
+    del indices, data, indptr
+    a = a_t.T.tocsr()
+    del a_t
+    a.has_canonical_format = True  # sorted by the transposition, no duplicates
     return a
 
 
@@ -337,7 +323,7 @@ def _supplier_slots(
     )
     cum = np.cumsum(p)
     cum /= cum[-1]
-    cum[-1] = 1.0
+    cum[np.flatnonzero(p)[-1] :] = 1.0  # slots after the last used one: never drawn
     return targets, cum
 
 
@@ -389,7 +375,8 @@ def technical_matrix(
     About 5 % of the products also use a little of themselves: a small
     diagonal entry (its weight is a fifth of a typical input's).
 
-    Each column gets lognormal weights, then is scaled to sum to exactly
+    Each column gets positive random weights (log-logistic, a shape close to
+    lognormal with log-sd about 1), then is scaled to sum to exactly
     ``column_sum``.  With equal column sums the all-ones vector is a positive
     left eigenvector of ``A`` with eigenvalue ``column_sum``, and the spectral
     radius is at most the largest column sum, so **the spectral radius is
@@ -486,43 +473,52 @@ def technical_matrix(
         self_use[:] = True
     need = count - self_use  # off-diagonal inputs
     del count
-    np.clip(need, 1, n - 1, out=need)  # n == 1: 0 off-diagonal, only self-use
+    if n == 1:
+        need[:] = 0  # the only possible input is the product itself
+    else:
+        np.clip(need, 1, n - 1, out=need)
     need = need.astype(np.int32)
 
     slot_edges = cum[:-1]
-    cache: dict[str, Any] = {"c0": -1, "sector": None}
+    inv_exponent = 1.0 / one_minus_a if one_minus_a != 0.0 else 0.0
+    cache: dict[str, Any] = {"c0": -1, "slot0": None}
 
-    def draw(c0: int, c1: int, cols: np.ndarray, rnd: int) -> np.ndarray:
+    def draw(c0: int, counts: np.ndarray, cols: np.ndarray, rnd: int) -> np.ndarray:
         t = cols.size
-        if rnd >= _STRUCTURED_ROUNDS:  # last resort for tiny supplier sectors
-            return np.floor(rng.random(t) * n).astype(np.int64)
-        if cache["c0"] != c0:
+        if cache["c0"] != c0:  # first slot of each column's sector in targets_flat
             cache["c0"] = c0
-            cache["sector"] = np.searchsorted(start, np.arange(c0, c1), side="right") - 1
-        # supplier slot: inverse CDF of the six slot probabilities
+            sec = np.searchsorted(start, np.arange(c0, c0 + counts.size), side="right") - 1
+            cache["slot0"] = sec * k_slots
+        # supplier sector: inverse CDF over the sector's six slots
+        tgt = np.repeat(cache["slot0"], counts)
         u = rng.random(t)
-        tgt = cache["sector"][cols]
-        tgt *= k_slots
         for edge in slot_edges:
             tgt += u >= edge
         tgt = targets_flat[tgt]
         free = tgt == _ANY_SECTOR
         if free.any():
-            tgt[free] = np.floor(rng.random(int(free.sum())) * sectors).astype(np.int64)
-        # Zipf rank inside the supplier sector, by inverse CDF
-        u = rng.random(t)
-        u *= zipf_c[tgt]
-        if one_minus_a == 0.0:
+            tgt[free] = np.floor(rng.random(int(np.count_nonzero(free))) * sectors).astype(np.int64)
+        # Rank inside the supplier sector by inverse CDF: Zipf (x >= 1), or
+        # uniform in the late rounds (finds the products Zipf rarely hits).
+        u = rng.random(t, out=u)
+        m = size[tgt]
+        if rnd >= _STRUCTURED_ROUNDS:
+            u *= m
+            u += 1.0
+        elif one_minus_a == 0.0:
+            u *= zipf_c[tgt]
             np.exp(u, out=u)
         else:
+            u *= zipf_c[tgt]
             np.log1p(u, out=u)
-            u *= 1.0 / one_minus_a
+            u *= inv_exponent
             np.exp(u, out=u)
         rank = u.astype(np.int64)
         del u
-        rank -= 1  # >= 0 since x >= 1
-        m = size[tgt]
-        np.minimum(rank, m - 1, out=rank)  # guards rounding at the top end
+        rank -= 1
+        over = rank >= m  # only from rounding at the very top
+        if over.any():
+            rank[over] = m[over] - 1
         rank *= mult[tgt]
         rank += shift[tgt]
         rank %= m
@@ -622,7 +618,7 @@ def adversarial_matrix(
         np.clip(need, 0, n - 1, out=need)
         need = need.astype(np.int32)
 
-    def draw(c0: int, c1: int, cols: np.ndarray, rnd: int) -> np.ndarray:
+    def draw(c0: int, counts: np.ndarray, cols: np.ndarray, rnd: int) -> np.ndarray:
         return np.floor(rng.random(cols.size) * n).astype(np.int64)
 
     def cycle_row(j: np.ndarray) -> np.ndarray:
@@ -811,7 +807,8 @@ def economy(
     Returns
     -------
     bigplan.Economy
-        ``Economy(A, labour)`` with ``labour`` of shape ``(labour_kinds, n)``.
+        ``Economy(A, labour)`` with ``labour`` of shape ``(labour_kinds, n)``
+        (and ``dtype=float32`` passed on when asked for).
 
     Raises
     ------
@@ -823,7 +820,9 @@ def economy(
     Examples
     --------
     >>> from bigplan.synthetic import economy
-    >>> eco = economy(1000, labour_kinds=2, seed=0)  # doctest: +SKIP
+    >>> eco = economy(1000, labour_kinds=2, seed=0)
+    >>> eco.A.shape, eco.labour.shape
+    ((1000, 1000), (2, 1000))
     """
     from bigplan.economy import Economy
 
@@ -844,4 +843,6 @@ def economy(
         **kwargs,
     )
     labour = labour_coefficients(n, kinds=labour_kinds, seed=l_seed, dtype=dtype)
+    if a.dtype == np.float32:  # keep single precision (Economy defaults to float64)
+        return Economy(a, labour, dtype=np.float32)
     return Economy(a, labour)

@@ -1,0 +1,201 @@
+"""asv: the static model (issue 2) at 10^4, 10^5 and 10^6 products.
+
+Economies: ``technical_matrix(n, inputs_per_product=20, column_sum=0.7)``
+(spectral radius 0.7), one row of labour; plans from ``final_demand``;
+``rtol=1e-10`` throughout.  Inputs are built (or loaded from ``.asv/cache``) in
+``setup``; GPU backends get their plans as device arrays and a full warm-up
+solve of the same shape in ``setup`` (CuPy kernel compilation and the upload
+of ``A``; JAX compiles once per block width, and a batch passes through
+several widths as plans converge and drop out), and every timed call waits
+for the device before it returns.
+
+``peakmem_*`` is the process's peak RSS from the end of ``setup`` (reset via
+``/proc/self/clear_refs`` where Linux allows; elsewhere from process start):
+the resident economy and plans, the libraries, and the solve's temporaries.
+It sees host memory only; device memory is ``GpuMemory.track_gpu_memory_bytes``.
+
+The ``track_*`` figures of one parameter set come from a single solve, kept
+as JSON under ``.asv/cache/figures`` and keyed by a hash of bigplan's source,
+so they cost one solve per code version, not one per figure.
+
+A full run measures 10^6 products with 64 plans on the CPU (about two minutes
+per solve on 2 cores); ``BIGPLAN_BENCH_MAX_N=100000`` skips the 10^6 rows for
+a smoke run of a few minutes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import bigplan
+
+from . import common
+
+INPUTS = 20
+RADIUS = 0.7
+SIZES = [10**4, 10**5, 10**6]
+BACKENDS = ["numpy", "jax", "cupy"]
+
+
+def _skip_jax_cpu_batch(n: int, k: int, backend: str) -> None:
+    # JAX on the CPU at 10^6 products x 64 plans is skipped.  Time: at 10^5 x 64 a
+    # JAX-CPU solve took 15 s warm and 38 s on its first call (every block width the
+    # shrinking batch passes through is compiled); 10^6 is ten times the work, so each
+    # asv process (setup's warm-up solve plus the measured one) would take about five
+    # minutes on 2 cores, several times over for time/peakmem/track.  Memory: JAX
+    # arrays are immutable, so every block update allocates a fresh 512 MB (10^6 x 64
+    # float64) block next to the nine BiCGSTAB keeps.  JAX on a GPU runs this case.
+    if backend == "jax" and n >= 10**6 and k > 1 and not common.is_device("jax"):
+        raise NotImplementedError("JAX on the CPU at 10^6 x 64 plans: minutes per solve (see comment)")
+
+
+class SolveOutput:
+    """Gross outputs ``(I - A) X = Y`` for one plan and a batch of 64 (``solve_output``)."""
+
+    params = [SIZES, [1, 64], BACKENDS]
+    param_names = ["n", "k", "backend"]
+    timeout = 1800  # 10^6 x 64 on 2 loaded cores: ~2-4 min per solve
+    number = 1
+    repeat = (1, 10, 20.0)  # as many samples as fit in ~20 s, at least one
+    rounds = 1
+    warmup_time = 0  # setup warms up
+
+    def setup(self, n, k, backend):
+        common.skip_if_too_large(n)
+        common.require(backend)
+        _skip_jax_cpu_batch(n, k, backend)
+        self.backend = backend
+        self.econ = common.economy(n, INPUTS, RADIUS)
+        self.Y = common.to_backend(common.demand(n, k), backend)
+        self.key = dict(bench="SolveOutput", n=n, k=k, backend=backend, inputs=INPUTS, radius=RADIUS, rtol=common.RTOL)
+        if backend != "numpy":
+            fig = common.measured_solve(self.econ, self.Y, backend)  # warm-up: compile, upload A
+            common.memo(self.key, lambda: fig)
+        common.reset_peak_rss()
+
+    def _figures(self) -> dict:
+        return common.memo(self.key, lambda: common.measured_solve(self.econ, self.Y, self.backend))
+
+    def time_solve(self, n, k, backend):
+        common.solve(self.econ, self.Y, backend)
+
+    def peakmem_solve(self, n, k, backend):
+        common.solve(self.econ, self.Y, backend)
+
+    def track_iterations(self, n, k, backend):
+        return self._figures()["iterations"]
+
+    track_iterations.unit = "iterations"
+
+    def track_residual(self, n, k, backend):
+        return self._figures()["residual"]
+
+    track_residual.unit = "relative residual"
+
+    def track_matvecs(self, n, k, backend):
+        return self._figures()["matvecs"]
+
+    track_matvecs.unit = "mat-vecs"
+
+    def track_memory_over_csr(self, n, k, backend):
+        """(CSR bytes of A + the solve's extra host memory) / CSR bytes of A (issue 2: < 3 for one plan)."""
+        return self._figures()["memory_over_csr"]
+
+    track_memory_over_csr.unit = "x CSR bytes"
+
+
+class LabourValues:
+    """Labour values ``v (I - A) = l``: the transposed solve (``labour_values``)."""
+
+    params = [SIZES, BACKENDS]
+    param_names = ["n", "backend"]
+    timeout = 900
+    number = 1
+    repeat = (1, 10, 20.0)
+    rounds = 1
+    warmup_time = 0
+
+    def setup(self, n, backend):
+        common.skip_if_too_large(n)
+        common.require(backend)
+        self.backend = backend
+        self.econ = common.economy(n, INPUTS, RADIUS)
+        self.econ.AT  # noqa: B018 - A^T in CSR is built on first use and cached: not part of the timing
+        if backend != "numpy":
+            self._values()  # warm-up: compile, upload A^T
+
+    def _values(self):
+        v = bigplan.labour_values(self.econ, backend=self.backend, rtol=common.RTOL, keep_on_device=True)
+        common.sync(v.values, self.backend)
+        return v
+
+    def time_labour_values(self, n, backend):
+        self._values()
+
+
+class SciPyBaseline:
+    """SciPy's ``bicgstab`` on the same ``I - A`` (CSR built in setup), one plan, ``rtol=1e-10``, ``atol=0``."""
+
+    params = [SIZES]
+    param_names = ["n"]
+    timeout = 900
+    number = 1
+    repeat = (1, 10, 20.0)
+    rounds = 1
+    warmup_time = 0
+
+    def setup(self, n):
+        common.skip_if_too_large(n)
+        # only I - A is held (as SciPy's user would): A itself is dropped before the peak is reset
+        self.M = common.leontief_csr(common.matrix(n, INPUTS, RADIUS, keep=False))
+        self.y = common.demand(n, 1)
+        self.key = dict(bench="SciPyBaseline", n=n, inputs=INPUTS, radius=RADIUS, rtol=common.RTOL)
+        common.reset_peak_rss()
+
+    def _figures(self) -> dict:
+        def run():
+            x, info, its = common.scipy_bicgstab(self.M, self.y, common.RTOL)
+            return {"iterations": its, "info": info, "residual": common.relative_residual(self.M, self.y, x)}
+
+        return common.memo(self.key, run)
+
+    def time_bicgstab(self, n):
+        common.scipy_bicgstab(self.M, self.y, common.RTOL)
+
+    def peakmem_bicgstab(self, n):
+        common.scipy_bicgstab(self.M, self.y, common.RTOL)
+
+    def track_iterations(self, n):
+        return self._figures()["iterations"]
+
+    track_iterations.unit = "iterations"
+
+    def track_residual(self, n):
+        return self._figures()["residual"]
+
+    track_residual.unit = "relative residual"
+
+
+class GpuMemory:
+    """Device memory of one solve (A on the device, plans, BiCGSTAB's blocks, the answer)."""
+
+    params = [SIZES, [1, 64], ["cupy", "jax"]]
+    param_names = ["n", "k", "backend"]
+    timeout = 900
+
+    def setup(self, n, k, backend):
+        common.skip_if_too_large(n)
+        common.require(backend, gpu=True)
+        self.econ = common.economy(n, INPUTS, RADIUS)
+        self.Y = common.to_backend(common.demand(n, k), backend)
+        common.solve(self.econ, self.Y, backend)  # warm-up: compile, upload A
+
+    def track_gpu_memory_bytes(self, n, k, backend):
+        """CuPy: the memory pool's bytes after one solve (from an emptied pool). JAX: peak bytes in use."""
+        common.gpu_memory_reset(backend)
+        sol = common.solve(self.econ, self.Y, backend)
+        used = common.gpu_memory_bytes(backend)
+        del sol
+        return np.nan if used is None else used
+
+    track_gpu_memory_bytes.unit = "bytes"
