@@ -99,50 +99,51 @@ class StoreOps:
 
     def setup_cache(self):
         root = tempfile.mkdtemp(prefix="bigplan-bench-")
-        paths = {}
         for n in SIZES:
-            path = os.path.join(root, str(n))
-            with open_store(path, snapshot_every=10_000) as s:
+            with open_store(os.path.join(root, str(n)), snapshot_every=10_000) as s:
                 e = economy(n)
                 s.commit(e, author="bench", reason="init")
                 s.commit(as_changes(e, revision(e, "scattered", 1000, seed=2)), author="bench", reason="v2")
-            paths[n] = path
-        return paths
+        return root  # a path: the stores themselves live on disk
 
-    def setup(self, paths, n):
-        self.path = paths[n]
+    def setup(self, root, n):
+        self.path = os.path.join(root, str(n))
         self.store = open_store(self.path, snapshot_every=10_000)
         self.store.economy()  # warm the writer's cache: commits then cost only their delta
         e = economy(n)
         self.changes = as_changes(e, revision(e, "scattered", 1000, seed=int(time.time_ns() % 2**31)))
 
-    def teardown(self, paths, n):
+    def teardown(self, root, n):
         self.store.close()
 
-    def time_open_and_read_latest(self, paths, n):
+    def time_open_and_read_latest(self, root, n):
         with open_store(self.path) as s:
             s.economy()
 
-    def peakmem_open_and_read_latest(self, paths, n):
+    def peakmem_open_and_read_latest(self, root, n):
         with open_store(self.path) as s:
             s.economy()
 
-    def time_commit_1000_changes(self, paths, n):
+    def time_commit_1000_changes(self, root, n):
         self.store.commit(self.changes, author="bench", reason="timing")
 
-    def time_read_first_version(self, paths, n):
+    def time_read_first_version(self, root, n):
         with open_store(self.path) as s:
             s.economy(1)
 
-    def time_diff_first_latest(self, paths, n):
+    def time_diff_first_latest(self, root, n):
         self.store.diff(1, self.store.head)
 
-    def track_store_megabytes(self, paths, n):
+    def track_store_megabytes(self, root, n):
         return sum(
             os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(self.path) for f in fs
         ) / 1e6
 
     track_store_megabytes.unit = "MB"
+
+
+def _skip(n: int, plans: int) -> bool:
+    return n >= 1_000_000 and plans > 8 and not os.environ.get("BIGPLAN_BENCH_LARGE_PLANS")
 
 
 class Replan:
@@ -154,34 +155,46 @@ class Replan:
     number = 1
     repeat = 1
 
-    def setup(self, n, plans, kind):
-        if n >= 1_000_000 and plans > 8 and not os.environ.get("BIGPLAN_BENCH_LARGE_PLANS"):
+    def setup_cache(self):
+        # the plans' outputs before the revision, solved once and kept as .npy files (no pickles)
+        root = tempfile.mkdtemp(prefix="bigplan-bench-replan-")
+        for n in SIZES:
+            e = economy(n, labelled=False)
+            for plans in self.params[1]:
+                if _skip(n, plans):
+                    continue
+                sol = bigplan.solve_output(e, final_demand(n, plans, seed=3))
+                np.save(os.path.join(root, f"x-{n}-{plans}.npy"), sol.output, allow_pickle=False)
+        return root
+
+    def setup(self, root, n, plans, kind):
+        if _skip(n, plans):
             raise NotImplementedError("10^6 x 64 plans takes minutes per solve: set BIGPLAN_BENCH_LARGE_PLANS=1")
         self.e = economy(n, labelled=False)
         self.Y = final_demand(n, plans, seed=3)
-        self.X = bigplan.solve_output(self.e, self.Y).output
+        self.X = np.load(os.path.join(root, f"x-{n}-{plans}.npy"), allow_pickle=False)
         rev = revision(self.e, kind, 1000)
         self.e2 = self.e.with_changes(as_changes(self.e, rev))
         self.delta = (rev[0], rev[1], rev[2] - np.asarray(self.e.A[rev[0], rev[1]]).ravel())
         bigplan.solve_output(self.e2, self.Y[:, :1])  # build the operators outside the timings
 
-    def time_update(self, n, plans, kind):
+    def time_update(self, root, n, plans, kind):
         replan(self.e2, self.Y, self.X, delta=self.delta)
 
-    def time_warm_start(self, n, plans, kind):
+    def time_warm_start(self, root, n, plans, kind):
         replan(self.e2, self.Y, self.X, method="warm")
 
-    def time_cold_solve(self, n, plans, kind):
+    def time_cold_solve(self, root, n, plans, kind):
         bigplan.solve_output(self.e2, self.Y)
 
-    def track_update_over_cold(self, n, plans, kind):
+    def track_update_over_cold(self, root, n, plans, kind):
         t0 = time.process_time()
         replan(self.e2, self.Y, self.X, delta=self.delta)
         t1 = time.process_time()
         bigplan.solve_output(self.e2, self.Y)
         return (t1 - t0) / (time.process_time() - t1)
 
-    def track_max_difference_from_cold(self, n, plans, kind):
+    def track_max_difference_from_cold(self, root, n, plans, kind):
         upd = replan(self.e2, self.Y, self.X, delta=self.delta).output
         cold = bigplan.solve_output(self.e2, self.Y).output
         return float(np.max(np.abs(upd - cold)) / np.max(np.abs(cold)))

@@ -144,7 +144,8 @@ def csr_bytes(A) -> int:
     return int(A.data.nbytes + A.indices.nbytes + A.indptr.nbytes)
 
 
-def _npz_path(n: int, inputs: float, seed: int) -> Path | None:
+def npz_path(n: int, inputs: float, seed: int) -> Path | None:
+    """Where the disk cache keeps the radius-0.7 matrix (None when disk caching is off)."""
     d = cache_dir()
     if d is None:
         return None
@@ -152,7 +153,7 @@ def _npz_path(n: int, inputs: float, seed: int) -> Path | None:
 
 
 def _base_matrix(n: int, inputs: float, seed: int, progress: Callable[[str], None] | None) -> sp.csr_matrix:
-    path = _npz_path(n, inputs, seed)
+    path = npz_path(n, inputs, seed)
     if path is not None and path.exists():
         t0 = time.perf_counter()
         A = sp.load_npz(path).tocsr()  # load_npz never unpickles (allow_pickle=False)
@@ -168,6 +169,8 @@ def _base_matrix(n: int, inputs: float, seed: int, progress: Callable[[str], Non
     cap = float(os.environ.get("BIGPLAN_BENCH_CACHE_MAX_GB", "8")) * 2**30
     if path is not None and csr_bytes(A) <= cap:
         try:
+            for old in path.parent.glob(f"technical_n{n}_m{inputs:g}_r{BASE_RADIUS:g}_s{seed}_*.npz"):
+                old.unlink()  # made by another version of the generator: never read again
             _atomic_write(path, lambda p: sp.save_npz(p, A, compressed=False))
         except OSError as exc:  # a full or read-only disk costs a regeneration, nothing more
             if progress:

@@ -22,6 +22,7 @@ from .backend import available_backends, cuda_available, get_backend
 from .economy import Economy, Productivity
 from .errors import (
     BackendError,
+    BEAFormatError,
     BackendUnavailableError,
     BigplanError,
     ConvergenceError,
@@ -75,6 +76,7 @@ __all__ = [
     "CorruptStoreError",
     "StoreVersionError",
     "UnknownProductError",
+    "BEAFormatError",
     "synthetic",
     "io",
     "dynamic",

@@ -16,7 +16,6 @@ value: ``p = bk.p_update(r, p, v, beta, omega)``.
 from __future__ import annotations
 
 import importlib.util
-import sys
 from abc import ABC, abstractmethod
 from functools import lru_cache
 from typing import Any

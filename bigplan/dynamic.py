@@ -24,18 +24,25 @@ Three ways to compute a plan (``plan(..., method=...)``):
 
 ``"capacity"`` (default; every backend; millions of products)
     Duchin and Szyld (1985) style: investment only where capacity must grow,
-    idle capacity allowed, non-negative by construction.  Each period's
-    capacity target is the output that would sustain that period's
-    consumption on a balanced continuation at the consumption growth rate,
-    ``xhat_t = (I - A - B diag(g + delta))^{-1} c_t`` (all periods solved as
-    one block); capacity is built forward, ``N_t = max(0, xhat_{t+1} - (1 -
-    delta) K_t)``; outputs ``x_t = (I - A)^{-1} (c_t + B N_t)`` are one
-    static block solve, so the balance holds to the solver tolerance.  Where
-    a required output exceeds the capacity built for it, the target is raised
-    and the investment before it re-planned (a monotone sweep that ends
-    within ``T`` sweeps); what cannot be met from the initial capacity is
-    reported as a bottleneck.  On a balanced consumption path the plan is
-    exactly the closed-form balanced path.
+    idle capacity allowed, non-negative by construction, and only static
+    solves (batched over the periods) with ``I - A`` or a shifted ``I - A -
+    B diag(s)``.  (1) Capacity targets: the output that would sustain each
+    period's consumption on a balanced continuation, ``xhat_t = (I - A - B
+    diag(g + delta))^{-1} c_t``, all periods as one block.  ``g`` is the
+    consumption growth rate; for targets growing at per-product rates it is
+    re-estimated per product from the requirements of the first and last
+    periods (two-column solves), and per period by a short fixed-point
+    correction.  (2) Capacity is built forward, ``N_t = max(0, xhat_{t+1} -
+    (1 - delta) K_t)``.  (3) Outputs ``x_t = (I - A)^{-1} (c_t + B N_t)``: one
+    block solve, so the balance holds to the solver tolerance.  (4) Where an
+    output exceeds the capacity built for it, that target is raised and the
+    investment re-planned, in damped sweeps that account for the capacity
+    offset (a full raise would cascade backwards by ``rho((I - A)^{-1} B)``
+    per period, the instability of the dynamic model).  What cannot be met
+    from the initial capacity or the labour supply is reported as a
+    bottleneck.  On a balanced consumption path (a level and one growth rate)
+    the expectations and outputs are rank-one solves and the plan is exactly
+    the closed-form balanced path, with no sweep.
 ``"exact"`` (small economies, dense)
     Leontief's backward recursion ("dynamic inverse") with capacity fully
     used, ``(I - A + B diag(1 - delta)) x_t = c_t + B x_{t+1}``.  It is the
@@ -486,7 +493,9 @@ class GrowthRate:
         the dominant part of the economy (e.g. consumer goods that no
         industry uses) get 0: they are not needed to grow.
     spectral_radius : tuple of float
-        Certified bounds on ``rho(A + B diag(delta) + rate B)`` (close to 1).
+        The evidence: ``rho(A + B diag(delta) + lower B) <= spectral_radius[0] < 1 <=
+        spectral_radius[1] <= rho(A + B diag(delta) + upper B)`` (Collatz-Wielandt bounds at
+        the two ends of the bracket).
     depreciation : bool
         Whether replacement (``B diag(delta)``) was included: then ``rate`` is
         net of replacement.
@@ -497,6 +506,14 @@ class GrowthRate:
     backend : str
     seconds : float
     notes : list of str
+
+    Examples
+    --------
+    >>> import numpy as np, bigplan
+    >>> e = bigplan.Economy(np.array([[0.2, 0.3], [0.1, 0.4]]), capital=np.array([[0.0, 0.0], [1.0, 1.0]]))
+    >>> r = bigplan.dynamic.max_growth_rate(e)
+    >>> r.converged, round(r.rate, 6), r.proportions.round(3).tolist()
+    (True, 0.333333, [0.273, 0.727])
     """
 
     rate: float
@@ -768,7 +785,7 @@ def max_growth_rate(
             Xc = Y + shift * Xc
             Xc = Xc / xp.max(Xc, axis=0)[None, :]
             Xc = xp.maximum(Xc, 1e-300)
-        rho_at = (float(best_lo.min()), float(best_hi.max()))
+        rho_at = (float(best_hi[0]), float(best_lo[1]))
         if math.isfinite(upper) and upper - lower <= 1.0000001 * rtol * max(lower, 1e-300) + 1e-300:
             break
         if moved:
@@ -902,6 +919,17 @@ class DynamicPlan:
         The bottleneck report as text.
     to_frame(what)
         Any ``(T, n)`` attribute as a DataFrame.
+
+    Examples
+    --------
+    >>> import numpy as np, bigplan
+    >>> e = bigplan.Economy(np.array([[0.2, 0.3], [0.1, 0.4]]), labour=[1.0, 1.0], labels=["food", "tools"],
+    ...                     capital=np.array([[0.0, 0.0], [1.0, 1.0]]), depreciation=0.05, capacity=[2.0, 2.0])
+    >>> p = bigplan.dynamic.plan(e, [1.0, 1.0], horizon=3, growth=0.02)
+    >>> p.feasible, p.bottlenecks[["period", "product"]].values.tolist()
+    (False, [[1, 'food'], [1, 'tools']])
+    >>> print(p.explain().splitlines()[1][:60])
+      period 1: 2 products short of capacity (initial capacity i
     """
 
     output: np.ndarray
@@ -1653,8 +1681,7 @@ def _plan_capacity(ctx):
         N_old = N.copy()
         K[:, 0] = Xh[:, 0] if K1 is None else K1
         for t in range(T):
-            K[:, t + 1] = np.maximum(Xh[:, t + 1], keep * K[:, t]) if t + 1 < T else keep * K[:, t] + np.maximum(
-                Xh[:, T] - keep * K[:, t], 0.0)
+            K[:, t + 1] = np.maximum(Xh[:, t + 1], keep * K[:, t])
             N[:, t] = K[:, t + 1] - keep * K[:, t]
         changed = np.flatnonzero((N != N_old).any(axis=0))
         if changed.size == 0:
@@ -1904,6 +1931,15 @@ class BalancedProposal:
         The valuation used (labour values including replacement by default).
     scale : str
         What fixed the scale (``"labour supply"`` or ``"one unit of labour"``...).
+
+    Examples
+    --------
+    >>> import numpy as np, bigplan
+    >>> e = bigplan.Economy(np.array([[0.2, 0.3], [0.1, 0.4]]), labour=[1.0, 1.0],
+    ...                     capital=np.array([[0.0, 0.0], [1.0, 1.0]]), labour_supply=100.0)
+    >>> p = bigplan.dynamic.balanced_plan(e, [1.0, 1.0], growth=0.1)
+    >>> round(p.investment_share, 4), round(p.total_labour, 6)
+    (0.2727, 100.0)
     """
 
     name: str
@@ -1993,20 +2029,15 @@ class _Balanced:
         q = c if public is None else (
             _align_series(economy, public, "public") if isinstance(public, pd.Series)
             else _vector_arg(public, n, "public consumption bundle", allow_scalar=False))
-        if not (isinstance(public_share, numbers.Real) and 0 <= public_share < 1):
-            raise InvalidPlanError(f"public_share must be in [0, 1), got {public_share!r}")
-        self.public_share = float(public_share)
-        if self.public_share > 0 and not (q > 0).any():
-            raise InvalidDemandError("the public consumption bundle is all zero")
         self.p, self.price_kind = self._prices(prices)
         pc, pq = float(self.p @ c), float(self.p @ q)
-        if pc <= 0 or (self.public_share > 0 and pq <= 0):
-            raise InvalidDemandError("the consumption bundles have zero value at these prices; check prices")
+        if pc <= 0:
+            raise InvalidDemandError("the consumption bundle has zero value at these prices; check prices")
         self.c = c
         self.cbar = c / pc
-        self.qbar = q / pq if pq > 0 else self.cbar
-        self.same = public is None or np.array_equal(self.cbar, self.qbar)
-        self.u = (1 - self.public_share) * self.cbar + self.public_share * self.qbar
+        self.qbar = q / pq if pq > 0 else None
+        self.same = public is None or (self.qbar is not None and np.array_equal(self.cbar, self.qbar))
+        self.set_public(public_share)
         # scale
         L = economy.labour
         self.L = None if L is None else L.astype(np.float64)
@@ -2024,6 +2055,16 @@ class _Balanced:
             raise InvalidPlanError(f"workers must be a number > 0, got {workers!r}")
         self.workers = workers
         self._growth = growth_bounds
+
+    def set_public(self, public_share) -> None:
+        """Set the share of the net product for public consumption (bundles and prices are kept)."""
+        if not (isinstance(public_share, numbers.Real) and 0 <= public_share < 1):
+            raise InvalidPlanError(f"public_share must be in [0, 1), got {public_share!r}")
+        if public_share > 0 and self.qbar is None:
+            raise InvalidDemandError("the public consumption bundle is zero (or has zero value at these prices)")
+        self.public_share = float(public_share)
+        qbar = self.cbar if self.same else self.qbar
+        self.u = (1 - self.public_share) * self.cbar + self.public_share * qbar
 
     def _prices(self, prices):
         e = self.economy
@@ -2348,14 +2389,16 @@ def frontier(
                 raise InvalidPlanError(f"points must be an integer >= 2, got {points!r}")
             gr = bal.growth
             top = 0.95 * gr.lower if math.isfinite(gr.lower) and gr.lower > 0 else 0.0
+            if top > 0 and bal.public_share < 0.9 and bal.evaluate(top)[0] + bal.public_share >= 0.95:
+                # stop where investment and public consumption leave 5 % of the net product
+                top = min(top, bal.growth_for_share(0.95 - bal.public_share))
             rates = np.linspace(0.0, top, points)
         else:
             rates = np.atleast_1d(np.asarray(growth_rates, dtype=np.float64))
         for g in rates:
-            p = bal.proposal(f"g {g:.4g}", growth=float(g))
-            if p.consumption_share <= 0:
-                continue
-            rows.append(p.metrics())
+            if bal.evaluate(float(g))[0] + bal.public_share >= 1:
+                continue  # nothing left for private consumption at this rate
+            rows.append(bal.proposal(f"g {g:.4g}", growth=float(g)).metrics())
     df = pd.DataFrame(rows)
     if bal._growth is not None:
         df.attrs.update(max_growth_rate=bal._growth.rate, lower=bal._growth.lower, upper=bal._growth.upper)
@@ -2385,6 +2428,10 @@ class PlanReport:
         ``sectors`` was given).
     labour : pandas.DataFrame or None
         Labour needed per kind (rows) x proposals.
+
+    Examples
+    --------
+    See :func:`compare`.
     """
 
     proposals: tuple
@@ -2458,18 +2505,18 @@ def compare(
         items = [(f"proposal {i + 1}", p) for i, p in enumerate(proposals)]
     if not items:
         raise InvalidPlanError("no proposals to compare")
-    gb = growth_bounds
-    out = []
     for name, spec in items:
         if not isinstance(spec, Mapping):
             raise InvalidPlanError(f"proposal {name!r} must be a dict with investment_share or growth, got {spec!r}")
         unknown = set(spec) - {"investment_share", "growth", "public_share"}
         if unknown:
             raise InvalidPlanError(f"proposal {name!r} has unknown keys {sorted(unknown)}")
-        bal = _Balanced(economy, consumption, public, spec.get("public_share", 0.0), prices, labour_supply,
-                        workers, horizon, backend, solver, rtol, gb)
+    bal = _Balanced(economy, consumption, public, 0.0, prices, labour_supply, workers, horizon, backend, solver,
+                    rtol, growth_bounds)
+    out = []
+    for name, spec in items:
+        bal.set_public(spec.get("public_share", 0.0))
         out.append(bal.proposal(str(name), growth=spec.get("growth"), investment_share=spec.get("investment_share")))
-        gb = bal._growth
     names = [p.name for p in out]
     summary = pd.DataFrame({p.name: p.metrics() for p in out})
     summary.index.name = "metric"

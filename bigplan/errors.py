@@ -25,6 +25,7 @@ __all__ = [
     "CorruptStoreError",
     "StoreVersionError",
     "UnknownProductError",
+    "BEAFormatError",
 ]
 
 
@@ -119,3 +120,7 @@ class UnknownProductError(LabelError, KeyError):
 
     def __str__(self) -> str:  # KeyError quotes its message; keep it readable
         return str(self.args[0]) if self.args else ""
+
+
+class BEAFormatError(BigplanError, ValueError):
+    """A BEA table that cannot be parsed: a non-numeric cell, a file that is not a table."""

@@ -139,6 +139,9 @@ class CupyBackend(Backend):
     def block(self, x, dtype):
         return self._cp.array(x, dtype=dtype, order="F", copy=True)
 
+    def zeros(self, shape, dtype):
+        return self._cp.zeros(shape, dtype=dtype, order="F")
+
     def to_numpy(self, x):
         return self._cp.asnumpy(x)
 
@@ -175,7 +178,7 @@ class CupyBackend(Backend):
 
     def _mixed_spmm(self, blk, X):
         cp = self._cp
-        kern = self._mixed_kernel()
+        kern = self._mixed_kernel
         n_rows, n_cols = blk.shape
         k = X.shape[1]
         Xf = cp.asfortranarray(X)
@@ -190,11 +193,8 @@ class CupyBackend(Backend):
         return Y
 
     @cached_property
-    def _mixed_kernel_cache(self):
-        return self._cp.RawKernel(_MIXED_SPMM_SRC, "bigplan_spmm_f32_f64")
-
     def _mixed_kernel(self):
-        return self._mixed_kernel_cache
+        return self._cp.RawKernel(_MIXED_SPMM_SRC, "bigplan_spmm_f32_f64")
 
     def matmat(self, op, X, out=None):
         if len(op.blocks) == 1:

@@ -78,7 +78,7 @@ from typing import TYPE_CHECKING, Union
 import numpy as np
 import pandas as pd
 
-from .errors import BigplanError, InvalidEconomyError, LabelError, NotProductiveError, ShapeError
+from .errors import BEAFormatError, InvalidEconomyError, LabelError, NotProductiveError, ShapeError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .economy import Economy
@@ -161,10 +161,6 @@ _FD_WORDS = (
 )
 
 _MISSING = ("---", "")  # BEA's mark for a suppressed or zero value; empty cells read as 0 too
-
-
-class BEAFormatError(BigplanError, ValueError):
-    """A BEA table that cannot be parsed: a non-numeric cell, a file that is not a table."""
 
 
 @dataclass(frozen=True, eq=False)

@@ -275,7 +275,6 @@ def _bicgstab(bk: Backend, op, B, X, tol, maxiter, max_restarts, st):
     res = np.full(k, np.inf)
     its = np.zeros(k, np.int64)
     restarts = np.zeros(k, np.int64)
-    bnorm = st["bnorm"]
 
     R = _residual(bk, op, B, X)
     st["matvecs"] += k
@@ -427,7 +426,7 @@ def _refined(bk: Backend, economy, B, X, tol, transpose: bool, meth: Refined, rt
         D = bk.zeros(R32.shape, np.float32)
         itol = np.maximum(meth.inner_rtol * rn, 1e-300).astype(np.float64)
         itol[conv] = np.inf  # finished plans take no inner steps
-        sti = {"matvecs": 0, "bnorm": rn}
+        sti = {"matvecs": 0}
         if isinstance(meth.inner, BiCGSTAB):
             D, _cv, _rs, it, rst = _bicgstab(bk, op32, R32, D, itol, inner_max, meth.inner.max_restarts, sti)
             restarts += rst
@@ -507,7 +506,7 @@ def solve_block(
     Bd = bk.block(B, dtype)
     bnorm = bk.to_numpy(bk.colnorm(Bd)).astype(np.float64)
     tol = np.maximum(rtol * bnorm, atol)
-    st = {"matvecs": 0, "bnorm": bnorm}
+    st = {"matvecs": 0}
     notes: list[str] = []
 
     if isinstance(meth, Direct):
@@ -557,7 +556,7 @@ def solve_block(
             sl = np.arange(c0, min(k, c0 + chunk))
             Bc = Bd if chunk >= k else bk.take_columns(Bd, sl)
             Xc = X if chunk >= k else bk.take_columns(X, sl)
-            stc = {"matvecs": 0, "bnorm": bnorm[sl]}
+            stc = {"matvecs": 0}
             if isinstance(meth, BiCGSTAB):
                 Xc, cv, rs, it, rst = _bicgstab(bk, op, Bc, Xc, tol[sl], maxiter, meth.max_restarts, stc)
                 restarts += rst

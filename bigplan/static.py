@@ -17,7 +17,7 @@ import pandas as pd
 from .backend import Backend, array_library, get_backend
 from .economy import Economy
 from .errors import InvalidDemandError, LabelError, ShapeError
-from .solvers import Auto, as_method, raise_if_failed, solve_block
+from .solvers import Auto, raise_if_failed, solve_block
 
 __all__ = ["solve_output", "labour_values", "choose_method", "OutputSolution", "ValuesSolution"]
 

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
 import bigplan
 from bigplan import Economy, InsufficientMemoryError, InvalidEconomyError

@@ -20,7 +20,9 @@ from bigplan.synthetic import (
 
 
 def _column_sums(a: sp.csr_matrix) -> np.ndarray:
-    return np.bincount(a.indices, weights=a.data.astype(np.float64), minlength=a.shape[1])
+    return np.bincount(
+        a.indices, weights=a.data.astype(np.float64), minlength=a.shape[1]
+    )
 
 
 def _assert_canonical(a: sp.csr_matrix) -> None:
@@ -33,7 +35,9 @@ def _assert_canonical(a: sp.csr_matrix) -> None:
         assert a.indices.min() >= 0 and a.indices.max() < a.shape[1]
         row = np.repeat(np.arange(n_rows), np.diff(a.indptr))
         same_row = row[1:] == row[:-1]
-        assert np.all(np.diff(a.indices.astype(np.int64))[same_row] > 0), "unsorted or duplicate"
+        assert np.all(np.diff(a.indices.astype(np.int64))[same_row] > 0), (
+            "unsorted or duplicate"
+        )
     assert a.has_canonical_format
     assert np.all(np.isfinite(a.data)) and np.all(a.data > 0)
 
@@ -53,7 +57,11 @@ def test_same_seed_is_bit_identical_and_other_seed_differs():
     assert np.array_equal(a.indptr, b.indptr)
     assert np.array_equal(a.indices, b.indices)
     assert a.data.tobytes() == b.data.tobytes()
-    assert a.nnz != c.nnz or not np.array_equal(a.indices, c.indices) or a.data.tobytes() != c.data.tobytes()
+    assert (
+        a.nnz != c.nnz
+        or not np.array_equal(a.indices, c.indices)
+        or a.data.tobytes() != c.data.tobytes()
+    )
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 7, 50, 4000])
@@ -94,7 +102,9 @@ def test_input_counts_are_thin_tailed(a20k):
 
 def test_spectral_radius_equals_column_sum():
     a = technical_matrix(2000, column_sum=0.55, seed=4)
-    vals = spla.eigs(a, k=3, which="LM", return_eigenvectors=False, tol=1e-10, maxiter=10_000)
+    vals = spla.eigs(
+        a, k=3, which="LM", return_eigenvectors=False, tol=1e-10, maxiter=10_000
+    )
     assert np.max(np.abs(vals)) == pytest.approx(0.55, abs=1e-8)
     # power iteration from a positive vector converges to the same radius
     x = np.ones(2000)
@@ -207,7 +217,11 @@ def test_parameter_extremes(feedback, hub_exponent):
 )
 def test_leontief_inverse_is_nonnegative(n, seed, column_sum, inputs, feedback, data):
     a = technical_matrix(
-        n, inputs_per_product=inputs, column_sum=column_sum, feedback=feedback, seed=seed
+        n,
+        inputs_per_product=inputs,
+        column_sum=column_sum,
+        feedback=feedback,
+        seed=seed,
     )
     _assert_canonical(a)
     assert np.max(np.abs(_column_sums(a) - column_sum)) < 1e-12
