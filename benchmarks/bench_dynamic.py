@@ -1,58 +1,75 @@
-"""asv benchmarks of the dynamic model (``bigplan.dynamic``).
+"""asv: the dynamic model (``bigplan.dynamic``) at 10^5 and 10^6 products.
 
-Economies: :func:`bigplan.synthetic.technical_matrix` (20 inputs per product,
-column sums 0.7) with :func:`bigplan.dynamic.capital_matrix` (5 capital inputs
-per product, capital-output ratio 1.5, 10 % of products are equipment),
-depreciation 5 % and one kind of labour.  With equal column sums the maximal
-balanced growth rate is known: ``g* = (1 - 0.7) / 1.5 - 0.05 = 0.15``.
+Economies: ``technical_matrix(n, inputs_per_product=20, column_sum=0.7)``
+(through ``common.matrix``, so cached on disk like the static suite's) with
+``capital_matrix(n, inputs_per_product=5, capital_output=1.5,
+equipment_share=0.1)``, depreciation 5 % and one row of labour.  With equal
+column sums the maximal balanced growth rate is known exactly:
+``g* = (1 - 0.7) / 1.5 - 0.05 = 0.15``.
 
-Targets for a 10-period plan:
+Targets of the 10-period plans (``method="capacity"``, ``rtol=1e-10``):
 
 ``balanced``
-    a starting level growing 3 % a year (the usual planning input; the
-    expectation and output solves are rank one);
+    a starting level (``final_demand``) growing 3 % a year: the usual planning
+    input; the expectation and output solves are rank one.
 ``drift``
-    every product's consumption grows at its own rate, 3 % +- 2 % (a full-rank
-    path: ten independent columns per solve, plus capacity sweeps).
+    every product's consumption grows at its own rate, 3 % +- 2 % a year: a
+    full-rank path (ten independent columns per solve) that also needs
+    capacity sweeps.
 
-Run one by hand (no asv needed)::
+``peakmem_*`` counts from the end of ``setup`` (see ``common.reset_peak_rss``).
+The ``track_*`` figures of one parameter set come from one plan, memoised per
+code version (``common.memo``).  ``BIGPLAN_BENCH_MAX_N=100000`` skips the
+10^6 rows.
 
-    python benchmarks/bench_dynamic.py 1000000 balanced
+By hand, without asv (from the repository root)::
+
+    python -m benchmarks.bench_dynamic 1000000 balanced
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import time
+from typing import ClassVar
 
 import numpy as np
 
-_CACHE: dict = {}
+from . import common
 
 HORIZON = 10
 GROWTH = 0.03
 DEPRECIATION = 0.05
+CAPITAL_INPUTS = 5
+CAPITAL_OUTPUT = 1.5
+
+_ECON: dict = {}
 
 
 def make_economy(n: int, seed: int = 0):
-    """Synthetic economy with capital, depreciation and labour (cached per process)."""
-    key = (n, seed)
-    if key not in _CACHE:
+    """Synthetic economy with capital, depreciation and labour (one kept per process)."""
+    key = (int(n), int(seed))
+    if key not in _ECON:
         import bigplan
         from bigplan.dynamic import capital_matrix
-        from bigplan.synthetic import labour_coefficients, technical_matrix
+        from bigplan.synthetic import labour_coefficients
 
-        A = technical_matrix(n, inputs_per_product=20, column_sum=0.7, seed=seed)
-        B = capital_matrix(n, inputs_per_product=5, capital_output=1.5, equipment_share=0.1, seed=seed + 1)
+        _ECON.clear()
+        A = common.matrix(n, 20, seed=seed, keep=False)
+        B = capital_matrix(
+            n,
+            inputs_per_product=CAPITAL_INPUTS,
+            capital_output=CAPITAL_OUTPUT,
+            equipment_share=0.1,
+            seed=seed + 1,
+        )
         lab = labour_coefficients(n, seed=seed + 2)
-        _CACHE.clear()  # one large economy at a time
-        _CACHE[key] = bigplan.Economy(A, lab, capital=B, depreciation=DEPRECIATION)
-    return _CACHE[key]
+        _ECON[key] = bigplan.Economy(A, lab, capital=B, depreciation=DEPRECIATION)
+    return _ECON[key]
 
 
 def make_targets(n: int, kind: str, seed: int = 0):
-    """``(consumption, kwargs)`` for :func:`bigplan.dynamic.plan`."""
+    """``(consumption, keyword arguments)`` for :func:`bigplan.dynamic.plan`."""
     from bigplan.synthetic import final_demand
 
     c0 = final_demand(n, seed=seed + 3)
@@ -62,77 +79,113 @@ def make_targets(n: int, kind: str, seed: int = 0):
         rng = np.random.default_rng(seed + 4)
         rates = np.clip(rng.normal(GROWTH, 0.02, n), -0.04, 0.10)
         return c0, {"horizon": HORIZON, "growth": rates}
-    raise ValueError(kind)
+    raise ValueError(f"unknown targets {kind!r}")
+
+
+def run_plan(n: int, kind: str):
+    from bigplan.dynamic import plan
+
+    consumption, kwargs = make_targets(n, kind)
+    return plan(make_economy(n), consumption, backend="numpy", rtol=common.RTOL, **kwargs)
 
 
 class DynamicPlan:
-    """A 10-period plan (``method="capacity"``) at 10^5 and 10^6 products."""
+    """A 10-period plan at 10^5 and 10^6 products (20 inputs, 5 capital inputs each)."""
 
-    params = ([100_000, 1_000_000], ["balanced", "drift"])
-    param_names = ["n", "targets"]
+    params: ClassVar = ([10**5, 10**6], ["balanced", "drift"])
+    param_names: ClassVar = ["n", "targets"]
     timeout = 1800
     number = 1
     repeat = 1
     warmup_time = 0
 
     def setup(self, n, targets):
-        self.economy = make_economy(n)
-        self.consumption, self.kwargs = make_targets(n, targets)
-
-    def _plan(self):
-        from bigplan.dynamic import plan
-
-        return plan(self.economy, self.consumption, backend="numpy", **self.kwargs)
+        common.skip_if_too_large(n)
+        make_economy(n)
+        make_targets(n, targets)
+        common.reset_peak_rss()  # peakmem_ counts from here
 
     def time_plan(self, n, targets):
-        self._plan()
+        run_plan(n, targets)
 
     def peakmem_plan(self, n, targets):
-        self._plan()
+        run_plan(n, targets)
+
+    def _figures(self, n, targets) -> dict:
+        def compute():
+            t0 = time.perf_counter()
+            p = run_plan(n, targets)
+            return {
+                "seconds": time.perf_counter() - t0,
+                "sweeps": p.sweeps,
+                "solves": p.solves,
+                "matvecs": p.matvecs,
+                "residual": float(p.residual().max()),
+                "idle_share": float(p.idle.sum() / p.capacity.sum()),
+                "feasible": bool(p.feasible),
+            }
+
+        key = {"bench": "dynamic.plan", "n": n, "targets": targets, "T": HORIZON}
+        return common.memo(key, compute)
 
     def track_sweeps(self, n, targets):
-        return self._plan().sweeps
+        return self._figures(n, targets)["sweeps"]
 
     track_sweeps.unit = "sweeps"
 
+    def track_matvecs(self, n, targets):
+        return self._figures(n, targets)["matvecs"]
+
+    track_matvecs.unit = "mat-vecs per column"
+
     def track_balance_residual(self, n, targets):
-        return float(self._plan().residual().max())
+        return self._figures(n, targets)["residual"]
 
     track_balance_residual.unit = "relative residual"
 
+    def track_idle_share(self, n, targets):
+        return self._figures(n, targets)["idle_share"]
+
+    track_idle_share.unit = "idle / capacity"
+
 
 class MaxGrowthRate:
-    """Certified maximal balanced growth rate (power iterations with A and B)."""
+    """Certified maximal balanced growth rate (power iterations with A and B only)."""
 
-    params = [100_000, 1_000_000]
-    param_names = ["n"]
+    params: ClassVar = [10**5, 10**6]
+    param_names: ClassVar = ["n"]
     timeout = 1800
     number = 1
     repeat = 1
     warmup_time = 0
 
     def setup(self, n):
-        self.economy = make_economy(n)
+        common.skip_if_too_large(n)
+        make_economy(n)
+        common.reset_peak_rss()
 
     def time_max_growth_rate(self, n):
         from bigplan.dynamic import max_growth_rate
 
-        max_growth_rate(self.economy, backend="numpy")
+        max_growth_rate(make_economy(n), backend="numpy")
 
-    def track_bracket_width(self, n):
-        from bigplan.dynamic import max_growth_rate
+    def track_relative_bracket(self, n):
+        def compute():
+            from bigplan.dynamic import max_growth_rate
 
-        r = max_growth_rate(self.economy, backend="numpy")
-        return (r.upper - r.lower) / r.rate
+            r = max_growth_rate(make_economy(n), backend="numpy")
+            return {"width": (r.upper - r.lower) / r.rate, "iterations": r.iterations}
 
-    track_bracket_width.unit = "relative width"
+        return common.memo({"bench": "dynamic.max_growth_rate", "n": n}, compute)["width"]
+
+    track_relative_bracket.unit = "(upper - lower) / g*"
 
 
 class Frontier:
-    """Consumption-versus-growth frontier (11 balanced proposals) at 10^4 and 10^5 products."""
+    """Consumption-versus-growth frontier: 11 balanced proposals."""
 
-    params = [10_000, 100_000]
-    param_names = ["n"]
+    params: ClassVar = [10**4, 10**5]
+    param_names: ClassVar = ["n"]
     timeout = 1800
     number = 1
     repeat = 1
@@ -141,6 +194,7 @@ class Frontier:
     def setup(self, n):
         from bigplan.dynamic import max_growth_rate
 
+        common.skip_if_too_large(n)
         self.economy = make_economy(n)
         self.bundle = make_targets(n, "balanced")[0]
         self.growth = max_growth_rate(self.economy, backend="numpy")
@@ -151,28 +205,29 @@ class Frontier:
         frontier(self.economy, self.bundle, points=11, growth_bounds=self.growth, backend="numpy")
 
 
-def _main(argv):  # pragma: no cover - manual measurement
-    n = int(argv[1]) if len(argv) > 1 else 100_000
-    kind = argv[2] if len(argv) > 2 else "balanced"
-    from bigplan.dynamic import max_growth_rate, plan
+def main(argv=None) -> None:  # pragma: no cover - manual measurement
+    argv = sys.argv[1:] if argv is None else argv
+    n = int(float(argv[0])) if argv else 10**5
+    kinds = argv[1:] or ["balanced", "drift"]
+    from bigplan.dynamic import max_growth_rate
 
+    common.print_machine(common.machine_info(devices=False))
     t = time.perf_counter()
-    e = make_economy(n)
-    print(f"economy n={n} built in {time.perf_counter() - t:.1f} s ({os.cpu_count()} CPUs)")
-    c, kw = make_targets(n, kind)
+    make_economy(n)
+    print(f"economy n={n} built in {time.perf_counter() - t:.1f} s")
+    for kind in kinds:
+        t = time.perf_counter()
+        p = run_plan(n, kind)
+        dt = time.perf_counter() - t
+        print(
+            f"plan T={HORIZON} targets={kind}: {dt:.1f} s, sweeps={p.sweeps}, solves={p.solves}, "
+            f"matvecs/column={p.matvecs}, feasible={p.feasible}, max balance residual="
+            f"{p.residual().max():.2e}, idle/capacity={p.idle.sum() / p.capacity.sum():.3g}"
+        )
     t = time.perf_counter()
-    p = plan(e, c, backend="numpy", **kw)
-    dt = time.perf_counter() - t
-    print(
-        f"plan T={HORIZON} targets={kind}: {dt:.1f} s, sweeps={p.sweeps}, feasible={p.feasible}, "
-        f"max balance residual={p.residual().max():.2e}, idle/capacity="
-        f"{p.idle.sum() / p.capacity.sum():.3g}"
-    )
-    t = time.perf_counter()
-    r = max_growth_rate(e, backend="numpy")
+    r = max_growth_rate(make_economy(n), backend="numpy")
     print(f"max_growth_rate: {time.perf_counter() - t:.1f} s, {r}")
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-    _main(sys.argv)
+    main()

@@ -290,11 +290,6 @@ def search(name: str, args, deadline: float, out: dict, save, common) -> None:
         avail = common.host_memory_available()
         if avail is not None and 2.2 * csr + 16 * n + 2**30 > avail:
             row["note"] = f"stop: host memory ({2.2 * csr / 2**30:.0f} GiB needed to build it, {avail / 2**30:.0f} available)"
-        elif name == "cupy" and nnz > INT32_MAX:
-            row["note"] = (
-                "stop: nnz >= 2**31; cupyx.scipy.sparse keeps int32 indices and bigplan's CuPy backend does not "
-                "split the matrix"
-            )
         elif rate is not None and rate * nnz * 1.2 > deadline - time.time():
             row["note"] = f"stop: time budget (about {rate * nnz:.0f} s needed, {deadline - time.time():.0f} s left)"
         if "note" in row:

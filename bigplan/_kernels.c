@@ -153,3 +153,14 @@ BIGPLAN_CLONES void bigplan_coldot(int64_t r0, int64_t r1, int64_t k, const doub
         for (int64_t c = 0; c < k; ++c) partial[c] += x[o + c] * y[o + c];
     }
 }
+
+/* out[i, c] = X[i, idx[c]]: compaction of a row-major block to some of its columns */
+void bigplan_take_columns(int64_t r0, int64_t r1, int64_t k, int64_t kk, const double *restrict X,
+                          const int64_t *restrict idx, double *restrict out)
+{
+    for (int64_t i = r0; i < r1; ++i) {
+        const double *restrict xi = X + i * k;
+        double *restrict oi = out + i * kk;
+        for (int64_t c = 0; c < kk; ++c) oi[c] = xi[idx[c]];
+    }
+}

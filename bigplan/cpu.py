@@ -60,6 +60,8 @@ def _load_kernels():
     lib.bigplan_axpy.restype = None
     lib.bigplan_coldot.argtypes = [i64, i64, i64, vp, vp, vp]
     lib.bigplan_coldot.restype = None
+    lib.bigplan_take_columns.argtypes = [i64, i64, i64, i64, vp, vp, vp]
+    lib.bigplan_take_columns.restype = None
     return lib
 
 
@@ -144,7 +146,23 @@ class NumpyBackend(Backend):
         return np.asarray(x)
 
     def take_columns(self, X, idx):
-        return np.ascontiguousarray(X[:, idx])
+        idx = np.ascontiguousarray(idx, dtype=np.int64)
+        n = X.shape[0]
+        out = np.empty((n, idx.size), dtype=X.dtype)
+        if self._fast(X):
+            k, kk = X.shape[1], idx.size
+            f = self._k.bigplan_take_columns
+            self._run(lambda r0, r1: f(r0, r1, k, kk, _ptr(X), _ptr(idx), _ptr(out)), self._row_chunks(n, X.size))
+            return out
+        rows = max(1, _TILE // max(X.shape[1], 1))
+
+        def f(r0, r1):  # row tiles: each gathers from a cache-sized piece of X
+            for t0 in range(r0, r1, rows):
+                t1 = min(r1, t0 + rows)
+                np.take(X[t0:t1], idx, axis=1, out=out[t0:t1])
+
+        self._run(f, self._row_chunks(n, X.size))
+        return out
 
     # -- threading helpers ---------------------------------------------------
     def _row_chunks(self, n: int, size: int):

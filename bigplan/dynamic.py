@@ -73,9 +73,10 @@ from __future__ import annotations
 import math
 import numbers
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -96,22 +97,22 @@ from .errors import (
 from .static import labour_values, solve_output
 
 __all__ = [
-    "NoCapitalError",
-    "UnsustainableGrowthError",
-    "NegativePlanError",
-    "InvalidPlanError",
-    "capital_matrix",
-    "require_capital",
-    "GrowthRate",
-    "max_growth_rate",
-    "DynamicPlan",
-    "plan",
     "BalancedProposal",
-    "balanced_plan",
-    "frontier",
+    "DynamicPlan",
+    "GrowthRate",
+    "InvalidPlanError",
+    "NegativePlanError",
+    "NoCapitalError",
     "PlanReport",
+    "UnsustainableGrowthError",
+    "balanced_plan",
+    "capital_matrix",
     "compare",
+    "frontier",
+    "max_growth_rate",
+    "plan",
     "plot_frontier",
+    "require_capital",
 ]
 
 _METHODS = ("capacity", "exact", "lp")
@@ -285,7 +286,6 @@ def _column_basis(R: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray, np
     """
     import scipy.linalg as sla
 
-    k = R.shape[1]
     norms = np.linalg.norm(R, axis=0)
     zero = np.flatnonzero(norms == 0)
     live = np.flatnonzero(norms > 0)
@@ -354,10 +354,10 @@ def _solve(economy: Economy, R: np.ndarray, *, backend, method, rtol: float, x0:
     if k == 0:
         return X
     if reduce and k > 1:
-        basis, dep, coef, zero = _column_basis(R, tol=0.01 * rtol)
+        basis, dep, coef, _ = _column_basis(R, tol=0.01 * rtol)
     else:
         norms = np.abs(R).max(axis=0)
-        basis, dep, coef, zero = np.flatnonzero(norms > 0), np.empty(0, np.int64), None, np.flatnonzero(norms == 0)
+        basis, dep, coef = np.flatnonzero(norms > 0), np.empty(0, np.int64), None
     if basis.size:
         Rb = np.ascontiguousarray(R[:, basis])
         x0b = None if x0 is None else np.ascontiguousarray(x0[:, basis])
@@ -455,7 +455,7 @@ def capital_matrix(
     if dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
         raise ValueError(f"dtype must be float32 or float64, got {dtype}")
     rng = np.random.default_rng(seed)
-    m = max(1, int(round(equipment_share * n)))
+    m = max(1, round(equipment_share * n))
     equipment = np.sort(rng.choice(n, size=m, replace=False))
     k = int(inputs_per_product)
     idx_dtype = np.int32 if n * k < np.iinfo(np.int32).max else np.int64
@@ -513,7 +513,7 @@ class GrowthRate:
     >>> e = bigplan.Economy(np.array([[0.2, 0.3], [0.1, 0.4]]), capital=np.array([[0.0, 0.0], [1.0, 1.0]]))
     >>> r = bigplan.dynamic.max_growth_rate(e)
     >>> r.converged, round(r.rate, 6), r.proportions.round(3).tolist()
-    (True, 0.333333, [0.273, 0.727])
+    (True, 0.409091, [0.273, 0.727])
     """
 
     rate: float
@@ -571,18 +571,24 @@ class _Pencil:
         BX = bk.matmat(self.opB, X)
         return AX, BX
 
-    def bounds(self, X, Y, g):
-        """Collatz-Wielandt bounds per column: ``hi`` needs X > 0; ``lo`` on a support, rigorously."""
+    def bounds(self, X, Y, g, need_lo: bool = True):
+        """Collatz-Wielandt bounds per column: ``hi`` needs X > 0; ``lo`` on a support, rigorously.
+
+        ``lo`` is ``-inf`` when not asked for.
+        """
         xp = self.bk.xp
-        hi = xp.max(Y / X, axis=0)
+        R = Y / X
+        hi = xp.max(R, axis=0)
+        if not need_lo:
+            return hi, xp.full_like(hi, -xp.inf)
         m = xp.max(X, axis=0)
-        r = self.rA[:, None] + self.rB[:, None] * g[None, :]
+        # (A_eff + g B) X' >= Y - r * max(excluded X) with X' = X on the support S, 0 elsewhere,
+        # so min_{i in S} (R_i - cut * r_i / X_i) bounds rho from below (cut = th * max X)
+        q = (self.rA[:, None] + self.rB[:, None] * g[None, :]) / X
         best = xp.zeros_like(m)
         for th in self._THRESHOLDS:
-            cut = th * m
-            sup = X > cut[None, :]
-            # (A_eff + g B) X' >= Y - r * max(excluded X), X' = X on the support, 0 elsewhere
-            val = xp.where(sup, (Y - r * cut[None, :]) / X, xp.inf)
+            cut = (th * m)[None, :]
+            val = xp.where(X > cut, R - cut * q, xp.inf)
             best = xp.maximum(best, xp.min(val, axis=0))
         return hi, best
 
@@ -723,13 +729,16 @@ def max_growth_rate(
             unbounded = True
             break
         Y = AX + BX * g_new
-        hi, lo = pen.bounds(X, Y, xp.asarray([g_new]))
-        hi_f, lo_f = float(bk.to_numpy(hi)[0]), float(bk.to_numpy(lo)[0])
         dg = abs(g_new - g)
         g = g_new
-        rho_at = (lo_f, hi_f)
-        if it1 > 2 and dg <= 0.1 * rtol * g and (hi_f - lo_f) <= gap_target:
-            break
+        # the lower bound costs a few passes more: only when the rate has settled, every few steps
+        need_lo = it1 > 2 and dg <= 0.1 * rtol * g and it1 % 4 == 0
+        hi, lo = pen.bounds(X, Y, xp.asarray([g_new]), need_lo=need_lo)
+        hi_f, lo_f = float(bk.to_numpy(hi)[0]), float(bk.to_numpy(lo)[0])
+        if need_lo:
+            rho_at = (lo_f, hi_f)
+            if hi_f - lo_f <= gap_target:
+                break
         X = Y + shift * X
         X = X / xp.max(X)
         X = xp.maximum(X, 1e-300)
@@ -854,7 +863,7 @@ def _growth_message(economy: Economy, rate: float, what: str, *, depreciation: b
             f"the maximal balanced growth rate is g* = {mx:.6g} per period (certified in [{lo:.6g}, {hi:.6g}]"
             f"{', net of replacement' if gr.depreciation else ''})"
         )
-    except Exception as exc:  # pragma: no cover - the message must not fail
+    except Exception as exc:  # noqa: BLE001  # pragma: no cover - the message itself must not fail
         mx = lo = hi = math.nan
         tail = f"the maximal balanced growth rate could not be computed ({exc})"
     return UnsustainableGrowthError(
@@ -903,6 +912,8 @@ class DynamicPlan:
         Capacity sweeps (``"capacity"``) or 1.
     solver_residual : float
         Largest relative residual reported by the static solves.
+    matvecs, solves : int
+        Sparse products (per column) and block solves the plan took.
     capacity_given : bool
         Whether initial capacity was given (else it is taken as the first
         period's requirement).
@@ -927,7 +938,7 @@ class DynamicPlan:
     ...                     capital=np.array([[0.0, 0.0], [1.0, 1.0]]), depreciation=0.05, capacity=[2.0, 2.0])
     >>> p = bigplan.dynamic.plan(e, [1.0, 1.0], horizon=3, growth=0.02)
     >>> p.feasible, p.bottlenecks[["period", "product"]].values.tolist()
-    (False, [[1, 'food'], [1, 'tools']])
+    (False, [[1, 'tools'], [1, 'food']])
     >>> print(p.explain().splitlines()[1][:60])
       period 1: 2 products short of capacity (initial capacity i
     """
@@ -951,6 +962,8 @@ class DynamicPlan:
     seconds: float
     economy: Economy
     shortfall_tol: float = 1e-9
+    matvecs: int = 0
+    solves: int = 0
     notes: list = field(default_factory=list)
 
     # -- derived quantities ---------------------------------------------------
@@ -1342,7 +1355,10 @@ def plan(
         Growth rate of consumption per period for a starting level (default 0).
     capacity : array_like (n,), optional
         Initial capacity ``K_1`` (default: the economy's).  Without one, the
-        first period's capacity is taken as what the first period needs.
+        first period's capacity is taken as what the first period needs
+        (``"capacity"``, ``"exact"``) or as the balanced requirement of the
+        first period (``"lp"``, which could otherwise buy later capacity by
+        over-producing in period 1).
     labour_supply : float, (m,) or (T, m), optional
         Labour available per period (default: the economy's, constant).
     method : {"auto", "capacity", "exact", "lp"}
@@ -1365,8 +1381,11 @@ def plan(
     expectation_rtol : float, optional
         Tolerance of the expectation solve (default ``rtol``).
     max_sweeps : int, optional
-        Capacity sweeps allowed (default ``T + 2``; the sweep provably ends
-        within ``T + 1``).
+        Capacity sweeps allowed (``"capacity"``; default ``max(20, 4 T)``).  A
+        balanced path needs none; a shortfall found in period ``t`` moves the
+        investment back one period per sweep, so irregular paths take about
+        ``T`` sweeps (each one block solve of the periods that changed).
+        Shortfalls left when the limit is reached are reported as bottlenecks.
     shortfall_tol : float, optional
         Shortfalls below ``shortfall_tol * max(output of the period)`` are
         rounding, not bottlenecks (default ``100 * rtol``; ``1e-6`` for ``"lp"``).
@@ -1460,14 +1479,17 @@ def plan(
     g_term_default = terminal == "growth" and terminal_growth is None
     notes: list[str] = []
     stol = shortfall_tol if shortfall_tol is not None else (1e-6 if method == "lp" else max(100 * rtol, 1e-12))
-    ctx = dict(
-        economy=economy, B=B, C=C, K1=K1, delta=delta, T=T, n=n, terminal=terminal, g_term=g_term,
-        g_expect=g_expect, g_mean=g_mean, g_last=g_last, backend=backend, solver=solver, rtol=rtol,
-        notes=notes, supply=supply, stol=stol, g_term_default=g_term_default,
-    )
+    ctx = {
+        "economy": economy, "B": B, "C": C, "K1": K1, "delta": delta, "T": T, "n": n, "terminal": terminal,
+        "g_term": g_term, "g_expect": g_expect, "g_mean": g_mean, "g_last": g_last, "backend": backend,
+        "solver": solver, "rtol": rtol, "notes": notes, "supply": supply, "stol": stol,
+        "g_term_default": g_term_default,
+    }
     if method == "capacity":
         ctx["expectation_rtol"] = rtol if expectation_rtol is None else float(expectation_rtol)
-        ctx["max_sweeps"] = T + 2 if max_sweeps is None else int(max_sweeps)
+        ctx["max_sweeps"] = max(20, 4 * T) if max_sweeps is None else int(max_sweeps)
+        if ctx["max_sweeps"] < 1:
+            raise InvalidPlanError(f"max_sweeps must be >= 1, got {max_sweeps}")
         X, N, K, sweeps, conv, stats = _plan_capacity(ctx)
     elif method == "exact":
         if n > max_n_exact:
@@ -1506,6 +1528,8 @@ def plan(
         seconds=time.perf_counter() - t0,
         economy=economy,
         shortfall_tol=stol,
+        matvecs=int(stats.matvecs),
+        solves=int(stats.solves),
         notes=notes,
     )
 
@@ -1578,7 +1602,7 @@ def _plan_capacity(ctx):
         # Outputs grow like a blend of their customers' consumption, not like the product's own
         # consumption: re-estimate each product's rate from its requirement in the first and last
         # period (a two-column solve), then use those rates for the expectations.
-        for _ in range(ctx.get("rate_passes", 2)):
+        for _ in range(ctx.get("rate_passes", 1)):
             Z = _solve(E, C[:, [0, T - 1]], backend=backend, method=solver, rtol=1e-6, stats=stats)
             z1, zT = Z[:, 0], Z[:, 1]
             tiny = 1e-12 * max(float(np.abs(Z).max()), np.finfo(float).tiny)
@@ -1596,7 +1620,7 @@ def _plan_capacity(ctx):
     Xh = np.empty((n, T + 1))
     Xh[:, :T] = _solve(E, C, backend=backend, method=solver, rtol=ctx["expectation_rtol"], stats=stats)
     np.maximum(Xh[:, :T], 0.0, out=Xh[:, :T])
-    if np.ndim(g_exp) and T > 2 and ctx.get("period_passes", 2):
+    if np.ndim(g_exp) and T > 2 and ctx.get("period_passes", 1):
         # Per-period rates: requirements of fast-growing customers gain weight over time, so a product's
         # growth is not constant.  Take each period's rate from these requirements, d_t = z_{t+1} / z_t - 1,
         # and solve (I - A - B diag(d_t + delta)) xhat_t = c_t as (I - A - B diag(g + delta)) xhat_t = c_t +
@@ -1609,7 +1633,7 @@ def _plan_capacity(ctx):
             dev[:, :-1] = np.where(ok, Z[:, 1:] / np.where(ok, Z[:, :-1], 1.0) - 1.0, g_exp[:, None]) - g_exp[:, None]
         dev[:, -1] = dev[:, -2]
         dev = np.maximum(dev, -(g_exp + delta)[:, None])  # keep the shifted coefficients >= 0
-        for _ in range(ctx.get("period_passes", 2)):
+        for _ in range(ctx.get("period_passes", 1)):
             Xn = _solve(E, C + B @ (dev * Xh[:, :T]), backend=backend, method=solver,
                         rtol=ctx["expectation_rtol"], x0=Xh[:, :T], stats=stats)
             if not np.isfinite(Xn).all():
@@ -1704,7 +1728,7 @@ def _sweep_damping(economy: Economy, delta: np.ndarray) -> float:
     try:
         gr = max_growth_rate(economy, depreciation=False, rtol=1e-3, maxiter=300)
         g = gr.rate if math.isfinite(gr.rate) and gr.rate > 0 else 1.0
-    except Exception:  # an estimate is enough here
+    except Exception:  # noqa: BLE001 - a rough estimate is enough here; fall back to g = 1
         g = 1.0
     keep = float(np.mean(1.0 - delta))
     return 1.0 / (1.0 + keep / g)
@@ -1939,7 +1963,7 @@ class BalancedProposal:
     ...                     capital=np.array([[0.0, 0.0], [1.0, 1.0]]), labour_supply=100.0)
     >>> p = bigplan.dynamic.balanced_plan(e, [1.0, 1.0], growth=0.1)
     >>> round(p.investment_share, 4), round(p.total_labour, 6)
-    (0.2727, 100.0)
+    (0.2444, 100.0)
     """
 
     name: str
@@ -2362,6 +2386,12 @@ def frontier(
         ``total_labour``, ``labour_per_worker``, ``consumption_per_worker``,
         ``consumption_end`` (period ``horizon``), ``consumption_total``.
         ``df.attrs`` holds ``max_growth_rate`` and its bounds.
+
+    Notes
+    -----
+    The default grid ends at 95 % of the certified lower bound of ``g*``, or
+    earlier where net investment and public consumption would leave less than
+    5 % of the net product for private consumption.
 
     Examples
     --------

@@ -267,6 +267,12 @@ def _check_memory(bk: Backend, economy, k: int, blocks: int, dtype, transpose: b
 # ---------------------------------------------------------------------------
 # the methods
 # ---------------------------------------------------------------------------
+# Finished plans are frozen in place (their step lengths set to 0) and the block
+# is compacted only once at least this fraction of its columns is frozen: a
+# compaction copies every block, a frozen column costs only its share of a product.
+_COMPACT_FRACTION = 0.5
+
+
 def _bicgstab(bk: Backend, op, B, X, tol, maxiter, max_restarts, st):
     """Batched BiCGSTAB on the columns of ``B`` (host ``tol`` per column)."""
     xp = bk.xp
@@ -279,128 +285,127 @@ def _bicgstab(bk: Backend, op, B, X, tol, maxiter, max_restarts, st):
     R = _residual(bk, op, B, X)
     st["matvecs"] += k
     rn = bk.to_numpy(bk.colnorm(R))
-    done = rn <= tol
     res[:] = rn
-    conv[done] = True
+    frozen = rn <= tol  # local columns that are finished (their x is final)
+    conv[frozen] = True
+    if frozen.all():
+        return X, conv, res, its, 0
     Xfull = X
-    active = np.flatnonzero(~done)
-    if active.size == 0:
-        return Xfull, conv, res, its, 0
-    if active.size < k:
-        X, B, R = (bk.take_columns(a, active) for a in (X, B, R))
+    active = np.arange(k)  # global index of each local column
 
-    def fresh(R):
-        ka = R.shape[1]
-        one = xp.ones(ka, dtype=R.dtype)
-        return bk.block(R, R.dtype), bk.zeros(R.shape, R.dtype), bk.zeros(R.shape, R.dtype), one, one, one
-
-    Rhat, P, V, rho_prev, alpha, omega = fresh(R)
-    T = bk.zeros(R.shape, R.dtype)
+    ka = R.shape[1]
+    one = xp.ones(ka, dtype=R.dtype)
+    Rhat, P, V, T = bk.block(R, R.dtype), bk.zeros(R.shape, R.dtype), bk.zeros(R.shape, R.dtype), bk.zeros(R.shape, R.dtype)
+    rho_prev, alpha, omega = one, one, one
     zero = xp.zeros((), dtype=R.dtype)
+    live = xp.asarray(~frozen)
     for it in range(1, maxiter + 1):
         rho = bk.coldot(Rhat, R)
-        beta = (rho / rho_prev) * (alpha / omega)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            beta = xp.where(live, (rho / rho_prev) * (alpha / omega), zero)
         P = bk.p_update(R, P, V, beta, omega)
         V = bk.i_minus(op, P, out=V)
         denom = bk.coldot(Rhat, V)
         ok_a = (denom != 0) & xp.isfinite(denom) & (rho != 0)
-        alpha = xp.where(ok_a, rho / xp.where(ok_a, denom, 1), zero)
+        alpha = xp.where(ok_a & live, rho / xp.where(ok_a, denom, 1), zero)
         S = bk.axpy(-alpha, V, R, out=R)  # R is not needed again: S takes its memory
         T = bk.i_minus(op, S, out=T)
         tt = bk.coldot(T, T)
         ts = bk.coldot(T, S)
         ok_w = (tt > 0) & xp.isfinite(tt)
-        omega = xp.where(ok_w, ts / xp.where(ok_w, tt, 1), zero)
+        omega = xp.where(ok_w & live, ts / xp.where(ok_w, tt, 1), zero)
         X = bk.xs_update(X, P, S, alpha, omega)
         R = bk.axpy(-omega, T, S, out=S)
         rho_prev = rho
-        st["matvecs"] += 2 * R.shape[1]
+        st["matvecs"] += 2 * int((~frozen).sum())
         flags = xp.stack([bk.colnorm(R), (ok_a & ok_w & (omega != 0)).astype(R.dtype)])
         h = bk.to_numpy(flags)
         rn, healthy = h[0], h[1] > 0
-        glob = active
-        its[glob] = it
-        cand = (rn <= tol[glob]) | ~healthy | ~np.isfinite(rn)
+        its[active[~frozen]] = it
+        cand = ~frozen & ((rn <= tol[active]) | ~healthy | ~np.isfinite(rn))
         if not cand.any():
             continue
         # verify candidates with the true residual; restart those that drifted or broke down
         loc = np.flatnonzero(cand)
-        Xc = bk.take_columns(X, loc)
-        Bc = bk.take_columns(B, loc)
-        Rt = _residual(bk, op, Bc, Xc)
+        Rt = _residual(bk, op, bk.take_columns(B, loc), bk.take_columns(X, loc))
         st["matvecs"] += loc.size
         rt = bk.to_numpy(bk.colnorm(Rt))
-        good = np.isfinite(rt) & (rt <= tol[glob[loc]])
-        res[glob[loc]] = rt
-        finished_loc = loc[good]
-        restart_loc = loc[~good]
-        if restart_loc.size:
-            restarts[glob[restart_loc]] += 1
-            give_up = restarts[glob[restart_loc]] > max_restarts
-            give_up |= ~np.isfinite(rt[~good])
-            finished_loc = np.concatenate([finished_loc, restart_loc[give_up]])
-            restart_loc = restart_loc[~give_up]
-        if finished_loc.size:
-            conv[glob[finished_loc]] = good[np.searchsorted(loc, finished_loc)]
-            Xfull = _put_columns(bk, Xfull, glob[finished_loc], bk.take_columns(X, finished_loc))
-        if restart_loc.size:
-            mask = np.zeros(R.shape[1], bool)
-            mask[restart_loc] = True
-            Rfull_t = bk.zeros(R.shape, R.dtype)
-            Rfull_t = _put_columns(bk, Rfull_t, restart_loc, bk.take_columns(Rt, np.searchsorted(loc, restart_loc)))
+        good = np.isfinite(rt) & (rt <= tol[active[loc]])
+        res[active[loc]] = rt
+        conv[active[loc[good]]] = True
+        finished = loc[good]
+        again = loc[~good]
+        if again.size:
+            restarts[active[again]] += 1
+            give_up = (restarts[active[again]] > max_restarts) | ~np.isfinite(rt[~good])
+            finished = np.concatenate([finished, again[give_up]])
+            again = again[~give_up]
+        frozen[finished] = True
+        if again.size:
+            mask = np.zeros(ka, bool)
+            mask[again] = True
+            Rfull_t = _put_columns(bk, bk.zeros(R.shape, R.dtype), again, bk.take_columns(Rt, np.searchsorted(loc, again)))
             m = xp.asarray(mask)
             R = _set_columns_where(bk, R, m, Rfull_t)
             Rhat = _set_columns_where(bk, Rhat, m, Rfull_t)
             P = _set_columns_where(bk, P, m, xp.zeros_like(P))
             V = _set_columns_where(bk, V, m, xp.zeros_like(V))
-            one = xp.ones_like(rho_prev)
-            rho_prev = xp.where(m, one, rho_prev)
-            alpha = xp.where(m, one, alpha)
-            omega = xp.where(m, one, omega)
-        if finished_loc.size:
-            keep = np.setdiff1d(np.arange(R.shape[1]), finished_loc)
-            if keep.size == 0:
-                return Xfull, conv, res, its, int(restarts.sum())
+            ones = xp.ones_like(rho_prev)
+            rho_prev, alpha, omega = (xp.where(m, ones, a) for a in (rho_prev, alpha, omega))
+        if frozen.all():
+            return _put_columns(bk, Xfull, active, X) if Xfull is not X else X, conv, res, its, int(restarts.sum())
+        if frozen.sum() >= _COMPACT_FRACTION * ka:
+            done = np.flatnonzero(frozen)
+            keep = np.flatnonzero(~frozen)
+            Xfull = _put_columns(bk, Xfull, active[done], bk.take_columns(X, done))
             X, B, R, Rhat, P, V, T = (bk.take_columns(a, keep) for a in (X, B, R, Rhat, P, V, T))
-            rho_prev, alpha, omega = (a[xp.asarray(keep)] for a in (rho_prev, alpha, omega))
+            ki = xp.asarray(keep)
+            rho_prev, alpha, omega = rho_prev[ki], alpha[ki], omega[ki]
             active = active[keep]
+            ka = keep.size
+            frozen = np.zeros(ka, bool)
+        live = xp.asarray(~frozen)
     # iteration limit: record the true residual of what is left
-    Rt = _residual(bk, op, B, X)
-    st["matvecs"] += R.shape[1]
-    res[active] = bk.to_numpy(bk.colnorm(Rt))
-    conv[active] = res[active] <= tol[active]
-    Xfull = _put_columns(bk, Xfull, active, X)
-    return Xfull, conv, res, its, int(restarts.sum())
+    left = np.flatnonzero(~frozen)
+    Rt = _residual(bk, op, bk.take_columns(B, left), bk.take_columns(X, left))
+    st["matvecs"] += left.size
+    res[active[left]] = bk.to_numpy(bk.colnorm(Rt))
+    conv[active[left]] = res[active[left]] <= tol[active[left]]
+    return (_put_columns(bk, Xfull, active, X) if Xfull is not X else X), conv, res, its, int(restarts.sum())
 
 
 def _neumann(bk: Backend, op, B, X, tol, maxiter, st):
+    """The series ``x <- x + (y - (I - A) x)``, per plan, finished plans frozen."""
+    xp = bk.xp
     k = B.shape[1]
     conv = np.zeros(k, bool)
     res = np.full(k, np.inf)
     its = np.zeros(k, np.int64)
     Xfull = X
     active = np.arange(k)
+    frozen = np.zeros(k, bool)
     for it in range(0, maxiter + 1):
         R = _residual(bk, op, B, X)
-        st["matvecs"] += R.shape[1]
+        st["matvecs"] += int((~frozen).sum())
         rn = bk.to_numpy(bk.colnorm(R))
-        its[active] = it
-        res[active] = rn
-        fin = (rn <= tol[active]) | ~np.isfinite(rn)
-        if fin.any():
-            loc = np.flatnonzero(fin)
-            conv[active[loc]] = np.isfinite(rn[loc])
-            Xfull = _put_columns(bk, Xfull, active[loc], bk.take_columns(X, loc))
-            keep = np.flatnonzero(~fin)
-            if keep.size == 0:
-                return Xfull, conv, res, its
+        live_idx = np.flatnonzero(~frozen)
+        its[active[live_idx]] = it
+        res[active[live_idx]] = rn[live_idx]
+        fin = ~frozen & ((rn <= tol[active]) | ~np.isfinite(rn))
+        conv[active[fin]] = np.isfinite(rn[fin])
+        frozen |= fin
+        if frozen.all():
+            break
+        if frozen.sum() >= _COMPACT_FRACTION * frozen.size:
+            done, keep = np.flatnonzero(frozen), np.flatnonzero(~frozen)
+            Xfull = _put_columns(bk, Xfull, active[done], bk.take_columns(X, done))
             X, B, R = (bk.take_columns(a, keep) for a in (X, B, R))
-            active = active[keep]
+            active, frozen = active[keep], np.zeros(keep.size, bool)
         if it == maxiter:
             break
-        X = bk.lincomb(X, R, 1.0, out=X)  # x + (y - (I - A) x) = y + A x
-    Xfull = _put_columns(bk, Xfull, active, X)
-    return Xfull, conv, res, its
+        step = xp.asarray((~frozen).astype(np.float64), dtype=X.dtype)
+        X = bk.axpy(step, R, X, out=X)  # x + (y - (I - A) x) = y + A x; frozen plans keep x
+    return (_put_columns(bk, Xfull, active, X) if Xfull is not X else X), conv, res, its
 
 
 def _refined(bk: Backend, economy, B, X, tol, transpose: bool, meth: Refined, rtol: float, st):

@@ -13,7 +13,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bigplan
-from bigplan import Economy, InfeasiblePlanError, InvalidDemandError, InvalidEconomyError, LabelError, ShapeError
+from bigplan import (
+    Economy,
+    InfeasiblePlanError,
+    InvalidDemandError,
+    InvalidEconomyError,
+    LabelError,
+    ShapeError,
+)
 from bigplan import dynamic as dyn
 from bigplan.dynamic import (
     InvalidPlanError,
@@ -96,13 +103,13 @@ def test_no_capital_at_all_says_growth_is_impossible():
 @pytest.mark.parametrize(
     "kwargs, err, match",
     [
-        (dict(capital=np.ones((3, 3))), ShapeError, "capital"),
-        (dict(capital=-B2), InvalidEconomyError, "negative"),
-        (dict(capital=np.array([[np.nan, 0], [1, 1]])), InvalidEconomyError, "NaN"),
-        (dict(capital=B2, depreciation=1.5), InvalidEconomyError, "depreciation"),
-        (dict(capital=B2, depreciation=-0.1), InvalidEconomyError, "depreciation"),
-        (dict(capital=B2, capacity=[1.0, -1.0]), InvalidEconomyError, "capacity"),
-        (dict(capital=B2, capacity=[1.0, 2.0, 3.0]), ShapeError, "capacity"),
+        ({"capital": np.ones((3, 3))}, ShapeError, "capital"),
+        ({"capital": -B2}, InvalidEconomyError, "negative"),
+        ({"capital": np.array([[np.nan, 0], [1, 1]])}, InvalidEconomyError, "NaN"),
+        ({"capital": B2, "depreciation": 1.5}, InvalidEconomyError, "depreciation"),
+        ({"capital": B2, "depreciation": -0.1}, InvalidEconomyError, "depreciation"),
+        ({"capital": B2, "capacity": [1.0, -1.0]}, InvalidEconomyError, "capacity"),
+        ({"capital": B2, "capacity": [1.0, 2.0, 3.0]}, ShapeError, "capacity"),
     ],
 )
 def test_capital_and_initial_conditions_are_validated(kwargs, err, match):
@@ -495,9 +502,9 @@ def test_jax_backend_matches_numpy():
     rng = np.random.default_rng(1)
     c0 = rng.random(30) + 0.5
     cases = [
-        (c0, dict(horizon=5, growth=0.03, solver="auto")),  # dense LU on the device
-        (c0, dict(horizon=5, growth=0.03, solver="bicgstab")),
-        (c0 * np.array([1.0, 1.04, 1.07])[:, None], dict(solver="bicgstab", max_sweeps=3)),  # a path, with sweeps
+        (c0, {"horizon": 5, "growth": 0.03, "solver": "auto"}),  # dense LU on the device
+        (c0, {"horizon": 5, "growth": 0.03, "solver": "bicgstab"}),
+        (c0 * np.array([1.0, 1.04, 1.07])[:, None], {"solver": "bicgstab", "max_sweeps": 3}),  # a path, with sweeps
     ]
     for C, kw in cases:
         p_np = plan(e, C, backend="numpy", **kw)
