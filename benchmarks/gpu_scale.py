@@ -3,9 +3,13 @@
 
     PYTHONPATH=. python benchmarks/gpu_scale.py            # writes $OUT/gpu_scale.json when OUT is set
 
-Per GPU backend (CuPy, JAX), each in a child process of its own, so that one
-library's memory pool never hides the card from the other and a crash loses
-only that backend's remaining rows (every child saves its JSON after each step):
+First the realistic 10^6 and 10^7 matrices are generated once into the disk
+cache (``.asv/cache``, npz).  Then, per GPU backend, each in a child process of
+its own (so one library's memory pool never hides the card from another, and a
+crash loses only that backend's remaining rows; every child saves its JSON after
+each step): ``cupy``; ``jax`` as bigplan uses it (JAX's
+``jax_bcoo_cusparse_lowering`` is off by default, so BCSR products on a GPU take
+XLA's generic gather/scatter path); ``jax-cusparse``, the same with that flag on:
 
 1. device copy bandwidth (a 1 GiB device-to-device copy; bytes read + written per second);
 2. at 10^6 and 10^7 products x 30 inputs: the effective bandwidth of one sparse
@@ -24,9 +28,9 @@ only that backend's remaining rows (every child saves its JSON after each step):
 
 Then, on the host, the NumPy backend and SciPy's ``bicgstab`` at 10^6 for
 comparison.  Plans live on the device and every timing waits for the device.
-The 10^6 and 10^7 realistic matrices are cached under ``.asv/cache`` (npz), so
-the second child and later runs load them.  Backends that are not installed,
-and JAX without a GPU (unless ``--allow-jax-cpu``), are printed as skipped.
+Backends that are not installed, and JAX without a GPU (unless
+``--allow-jax-cpu``), are printed as skipped.  The time budget is shared: the
+children split what the setup leaves, less 90 s kept for the CPU rows.
 """
 
 from __future__ import annotations
@@ -41,6 +45,16 @@ import tempfile
 import time
 
 INT32_MAX = 2**31 - 1
+
+#: GPU rows: label -> (bigplan backend, extra environment of its child process).  "jax" is JAX as bigplan
+#: uses it; JAX's ``jax_bcoo_cusparse_lowering`` flag is off by default, so BCSR products on a GPU go
+#: through XLA's generic gather/scatter lowering, and "jax-cusparse" measures the same backend with
+#: the flag on (cuSPARSE SpMV/SpMM).
+GPU_VARIANTS = {
+    "cupy": ("cupy", {}),
+    "jax": ("jax", {}),
+    "jax-cusparse": ("jax", {"JAX_BCOO_CUSPARSE_LOWERING": "true"}),
+}
 
 
 def _num(s: str) -> int:
@@ -60,7 +74,11 @@ def _parse(argv=None) -> argparse.Namespace:
     )
     p.add_argument("--rtol", type=float, default=1e-10)
     p.add_argument("--repeat", type=int, default=3, help="timed solves per row after the first call; best shown")
-    p.add_argument("--backends", default="cupy,jax,numpy,scipy", help="comma-separated (default all)")
+    p.add_argument(
+        "--backends",
+        default="cupy,jax,jax-cusparse,numpy,scipy",
+        help="comma-separated (default all; jax-cusparse = JAX with jax_bcoo_cusparse_lowering on)",
+    )
     p.add_argument("--cpu-max-n", type=_num, default=10**6, help="largest n for the NumPy/SciPy rows (default 1e6)")
     p.add_argument("--search-from", type=_num, default=10**7, help="first n of the largest-economy search")
     p.add_argument("--max-n", type=_num, default=10**9, help="stop the search above this n")
@@ -71,6 +89,7 @@ def _parse(argv=None) -> argparse.Namespace:
     p.add_argument("--json", default=None, help="JSON output (default $OUT/gpu_scale.json when OUT is set)")
     # internal: one backend in a child process
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--label", default=None, help=argparse.SUPPRESS)
     p.add_argument("--deadline", type=float, default=None, help=argparse.SUPPRESS)
     p.add_argument("--child-out", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -132,15 +151,17 @@ def uniform_matrix(n: int, inputs: int = 30, radius: float = 0.7, seed: int = 0)
 # ---------------------------------------------------------------------------
 # one backend
 # ---------------------------------------------------------------------------
-def run_backend(name: str, args, deadline: float, out: dict, save) -> None:
-    """Measure backend ``name`` (cupy, jax or numpy) into ``out``, calling ``save()`` after each step."""
+def run_backend(name: str, args, deadline: float, out: dict, save, label: str | None = None) -> None:
+    """Measure backend ``name`` (cupy, jax or numpy) into ``out`` (rows named ``label``), saving after each step."""
     if __package__:
         from . import common
     else:
         import common
 
+    label = label or name
+
     def say(msg):
-        _say(name, msg)
+        _say(label, msg)
 
     def left():
         return deadline - time.time()
@@ -151,7 +172,7 @@ def run_backend(name: str, args, deadline: float, out: dict, save) -> None:
 
     def skip(what: str, why: str) -> None:
         say(f"{what}: skipped: {why}")
-        out["skipped"].append({"backend": name, "what": what, "reason": why})
+        out["skipped"].append({"backend": label, "what": what, "reason": why})
         save()
 
     why = common.unavailable(name, gpu=(name != "numpy" and not args.allow_jax_cpu))
@@ -178,7 +199,7 @@ def run_backend(name: str, args, deadline: float, out: dict, save) -> None:
         skip("sizes", f"none of {args.sizes} is <= --cpu-max-n={args.cpu_max_n:,}")
 
     def solve_row(econ, n, radius, k, Y) -> dict:
-        row = {"backend": name, "n": n, "nnz": econ.nnz, "radius": radius, "k": k, "matrix": "technical_matrix"}
+        row = {"backend": label, "n": n, "nnz": econ.nnz, "radius": radius, "k": k, "matrix": "technical_matrix"}
         try:
             t0 = time.perf_counter()
             sol = common.solve(econ, Y, name, args.rtol)
@@ -218,7 +239,7 @@ def run_backend(name: str, args, deadline: float, out: dict, save) -> None:
                 for path_kind in ("bigplan", "library"):
                     try:
                         r = common.spmv(econ, name, path_kind)
-                        r.update(backend=name, n=n, nnz=econ.nnz)
+                        r.update(backend=label, n=n, nnz=econ.nnz)
                         if out["copy"]:
                             r["fraction"] = r["bandwidth"] / out["copy"]["bandwidth"]
                         out["spmv"].append(r)
@@ -256,7 +277,7 @@ def run_backend(name: str, args, deadline: float, out: dict, save) -> None:
         gc.collect()
 
     if device and not args.no_search:
-        search(name, args, deadline, out, save, common)
+        search(name, label, args, deadline, out, save, common)
 
 
 def _row_text(row: dict) -> str:
@@ -272,12 +293,12 @@ def _row_text(row: dict) -> str:
     )
 
 
-def search(name: str, args, deadline: float, out: dict, save, common) -> None:
+def search(name: str, label: str, args, deadline: float, out: dict, save, common) -> None:
     """Double n from --search-from until the solve no longer fits (or host memory, --max-n, time)."""
     import bigplan
 
     def say(msg):
-        _say(name, msg)
+        _say(label, msg)
 
     done = {r["n"] for r in out["solves"] if r.get("k") == 1 and r.get("converged")}
     n = args.search_from * (2 if args.search_from in done else 1)
@@ -286,7 +307,7 @@ def search(name: str, args, deadline: float, out: dict, save, common) -> None:
         nnz = n * int(args.inputs)
         ib = 4 if nnz <= INT32_MAX else 8
         csr = nnz * (8 + ib) + (n + 1) * ib
-        row = {"backend": name, "n": n, "nnz": nnz, "radius": 0.7, "k": 1, "matrix": "uniform", "csr_bytes": csr}
+        row = {"backend": label, "n": n, "nnz": nnz, "radius": 0.7, "k": 1, "matrix": "uniform", "csr_bytes": csr}
         avail = common.host_memory_available()
         if avail is not None and 2.2 * csr + 16 * n + 2**30 > avail:
             row["note"] = f"stop: host memory ({2.2 * csr / 2**30:.0f} GiB needed to build it, {avail / 2**30:.0f} available)"
@@ -330,7 +351,7 @@ def search(name: str, args, deadline: float, out: dict, save, common) -> None:
         if "note" in row:
             return
         n *= 2
-    out["search"].append({"backend": name, "n": n, "note": f"stop: --max-n={args.max_n:,}"})
+    out["search"].append({"backend": label, "n": n, "note": f"stop: --max-n={args.max_n:,}"})
     save()
 
 
@@ -381,16 +402,16 @@ def _child(args) -> int:
             json.dump(out, f, default=str)
         os.replace(args.child_out + ".tmp", args.child_out)
 
-    run_backend(args.child, args, args.deadline, out, save)
+    run_backend(args.child, args, args.deadline, out, save, label=args.label)
     save()
     return 0
 
 
-def _child_argv(args, name: str, deadline: float, path: str) -> list[str]:
+def _child_argv(args, name: str, label: str, deadline: float, path: str) -> list[str]:
     argv = [
         sys.executable,
         os.path.abspath(__file__),
-        "--child", name, "--deadline", repr(deadline), "--child-out", path,
+        "--child", name, "--label", label, "--deadline", repr(deadline), "--child-out", path,
         "--sizes", ",".join(map(str, args.sizes)),
         "--batch-sizes", ",".join(map(str, args.batch_sizes)) or "0",
         "--radii", ",".join(map(str, args.radii)),
@@ -434,24 +455,37 @@ def main(argv=None) -> int:
             common.write_json(json_path, result)
 
     installed = available_backends()
-    gpu = [b for b in ("cupy", "jax") if b in args.backends]
+    gpu = [b for b in args.backends if b in GPU_VARIANTS]
+    unknown = [b for b in args.backends if b not in GPU_VARIANTS and b not in ("numpy", "scipy")]
+    for b in unknown:
+        result["skipped"].append({"backend": b, "what": "all", "reason": "unknown backend"})
+
+    # the realistic matrices, generated once into the disk cache (children and the CPU rows load them)
+    if common.cache_dir() is not None and (gpu or "numpy" in args.backends or "scipy" in args.backends):
+        for n in args.sizes:
+            if time.time() > end - 60:
+                break
+            common.matrix(n, args.inputs, 0.7, args.seed, keep=False, progress=lambda m: _say("setup", m))
     cpu_reserve = 90.0 if any(b in args.backends for b in ("numpy", "scipy")) else 0.0
     tmp = tempfile.mkdtemp(prefix="gpu_scale_")
-    for i, name in enumerate(gpu):
+    for i, label in enumerate(gpu):
+        name, env = GPU_VARIANTS[label]
         if name not in installed:
             why = f"{name} is not installed" + (" or sees no CUDA device" if name == "cupy" else "")
-            _say(name, f"skipped: {why}")
-            result["skipped"].append({"backend": name, "what": "all", "reason": why})
+            _say(label, f"skipped: {why}")
+            result["skipped"].append({"backend": label, "what": "all", "reason": why})
             continue
         share = (end - cpu_reserve - time.time()) / (len(gpu) - i)
         if share < 30:
-            result["skipped"].append({"backend": name, "what": "all", "reason": "time budget"})
+            result["skipped"].append({"backend": label, "what": "all", "reason": "time budget"})
             continue
         deadline = time.time() + share
-        path = os.path.join(tmp, f"{name}.json")
-        _say(name, f"child process, {share:.0f} s budget")
+        path = os.path.join(tmp, f"{label}.json")
+        _say(label, f"child process, {share:.0f} s budget" + (f", environment {env}" if env else ""))
         try:
-            rc = subprocess.run(_child_argv(args, name, deadline, path), timeout=share + 120).returncode
+            rc = subprocess.run(
+                _child_argv(args, name, label, deadline, path), timeout=share + 120, env={**os.environ, **env}
+            ).returncode
         except subprocess.TimeoutExpired:
             rc = "killed after its time budget"
         part = {}
@@ -459,8 +493,8 @@ def main(argv=None) -> int:
             with open(path) as f:
                 part = json.load(f)
         if rc != 0:
-            result["skipped"].append({"backend": name, "what": "rest", "reason": f"child exited: {rc}"})
-        result["backends"][name] = {"copy": part.get("copy"), "device": part.get("device")}
+            result["skipped"].append({"backend": label, "what": "rest", "reason": f"child exited: {rc}"})
+        result["backends"][label] = {"copy": part.get("copy"), "device": part.get("device"), "environment": env}
         for key in ("spmv", "solves", "search", "skipped"):
             result[key].extend(part.get(key, []))
         save()
@@ -488,7 +522,7 @@ def report(result: dict, args, common) -> None:
     for name, b in result["backends"].items():
         c = b.get("copy")
         if c:
-            print(f"  {name:<6} {c['bandwidth'] / 1e9:8.1f} GB/s  ({c['how']})")
+            print(f"  {name:<14} {c['bandwidth'] / 1e9:8.1f} GB/s  ({c['how']})")
     print("\n== one sparse mat-vec, 30 inputs per product ==")
     rows = [dict(r, gbs=r["bandwidth"] / 1e9, ms=r["seconds"] * 1e3, mib=r["bytes"] / 2**20) for r in result["spmv"]]
     common.table(
@@ -515,7 +549,7 @@ def report(result: dict, args, common) -> None:
     for s in result["skipped"]:
         print(f"skipped: {s['backend']} {s['what']}: {s['reason']}")
     print("\n== issue 3 goals ==")
-    for name in ("cupy", "jax"):
+    for name in GPU_VARIANTS:
         one = [r for r in result["solves"] if r["backend"] == name and r["k"] == 1 and r["n"] == 10**7 and "seconds" in r]
         for r in one:
             print(f"  {name}: 10^7 x {args.inputs:g}, radius {r['radius']}, one plan: {r['seconds']:.4f} s (goal < 0.1 s)")

@@ -22,8 +22,8 @@ from .backend import available_backends, cuda_available, get_backend
 from .economy import Economy, Productivity
 from .errors import (
     BackendError,
-    BEAFormatError,
     BackendUnavailableError,
+    BEAFormatError,
     BigplanError,
     ConvergenceError,
     CorruptStoreError,
@@ -31,16 +31,26 @@ from .errors import (
     InsufficientMemoryError,
     InvalidDemandError,
     InvalidEconomyError,
+    InvalidPlanError,
     LabelError,
     MixedBackendError,
+    NegativePlanError,
+    NoCapitalError,
     NotProductiveError,
     ShapeError,
     StoreError,
     StoreVersionError,
     UnknownProductError,
+    UnsustainableGrowthError,
 )
 from .solvers import Auto, BiCGSTAB, Direct, Neumann, Refined
-from .static import OutputSolution, ValuesSolution, choose_method, labour_values, solve_output
+from .static import (
+    OutputSolution,
+    ValuesSolution,
+    choose_method,
+    labour_values,
+    solve_output,
+)
 
 __version__ = "0.1.0"
 
@@ -77,6 +87,10 @@ __all__ = [
     "StoreVersionError",
     "UnknownProductError",
     "BEAFormatError",
+    "NoCapitalError",
+    "InvalidPlanError",
+    "UnsustainableGrowthError",
+    "NegativePlanError",
     "synthetic",
     "io",
     "dynamic",

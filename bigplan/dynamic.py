@@ -85,16 +85,19 @@ import scipy.sparse as sp
 from .backend import Backend, get_backend
 from .economy import Economy
 from .errors import (
-    BigplanError,
     ConvergenceError,
     InfeasiblePlanError,
     InvalidDemandError,
-    InvalidEconomyError,
+    InvalidPlanError,
     LabelError,
+    NegativePlanError,
+    NoCapitalError,
     NotProductiveError,
     ShapeError,
+    UnsustainableGrowthError,
 )
 from .static import labour_values, solve_output
+from .synthetic import capital_matrix
 
 __all__ = [
     "BalancedProposal",
@@ -117,68 +120,6 @@ __all__ = [
 
 _METHODS = ("capacity", "exact", "lp")
 _TERMINALS = ("growth", "replace", "none")
-
-
-# ---------------------------------------------------------------------------
-# errors
-# ---------------------------------------------------------------------------
-class NoCapitalError(InvalidEconomyError):
-    """The economy has no capital coefficients, or no capital goods at all (``B = 0``)."""
-
-
-class InvalidPlanError(BigplanError, ValueError):
-    """A plan parameter that makes no sense (horizon < 1, unknown terminal rule, shares...)."""
-
-
-class UnsustainableGrowthError(InfeasiblePlanError):
-    """A growth rate at or above the maximal balanced growth rate ``g*``.
-
-    Attributes
-    ----------
-    rate : float
-        The growth rate asked for.
-    max_rate, lower, upper : float
-        The maximal balanced growth rate and its certified bounds (NaN when
-        they could not be computed).
-    """
-
-    def __init__(self, message: str, *, rate: float = math.nan, max_rate: float = math.nan,
-                 lower: float = math.nan, upper: float = math.nan):
-        super().__init__(message)
-        self.rate = rate
-        self.max_rate = max_rate
-        self.lower = lower
-        self.upper = upper
-
-
-class NegativePlanError(InfeasiblePlanError):
-    """The exact solution of the balance equations is negative (outputs or investment).
-
-    Attributes
-    ----------
-    period : int
-        First period (1-based) with a negative output or disinvestment.
-    products : list
-        Labels (or positions) of the most negative products in that period.
-    amplification : float
-        Largest ``|lambda / (1 + (1 - delta) lambda)|`` over the eigenvalues of
-        ``(I - A)^{-1} B``: the factor by which one backward step can amplify a
-        deviation (above 1: the recursion is unstable).  NaN when not computed.
-    min_real : float
-        Smallest real part of an eigenvalue of ``(I - A)^{-1} B``.
-    output, new_capacity : numpy.ndarray
-        The rejected plan, ``(T, n)`` each, for inspection.
-    """
-
-    def __init__(self, message: str, *, period: int = 0, products=(), amplification: float = math.nan,
-                 min_real: float = math.nan, output=None, new_capacity=None):
-        super().__init__(message)
-        self.period = period
-        self.products = list(products)
-        self.amplification = amplification
-        self.min_real = min_real
-        self.output = output
-        self.new_capacity = new_capacity
 
 
 # ---------------------------------------------------------------------------
@@ -384,93 +325,6 @@ def _product_names(economy: Economy, idx: np.ndarray) -> list:
 # ---------------------------------------------------------------------------
 # synthetic capital coefficients
 # ---------------------------------------------------------------------------
-def capital_matrix(
-    n: int,
-    *,
-    inputs_per_product: int = 5,
-    capital_output: float = 1.5,
-    equipment_share: float = 0.1,
-    seed: int | np.random.SeedSequence = 0,
-    dtype: Any = np.float64,
-) -> sp.csr_matrix:
-    """Random sparse capital coefficients with a known balanced growth rate.
-
-    A random ``equipment_share`` of the products are equipment (capital goods);
-    every product ``j`` needs about ``inputs_per_product`` of them (drawn
-    uniformly, duplicates merged) with lognormal weights, scaled so that every
-    column sums to exactly ``capital_output`` (the capital-output ratio: years
-    of output tied up in equipment).  Rows of non-equipment products are zero,
-    so ``B`` is singular, as in real economies.
-
-    With a technical matrix whose columns all sum to ``a`` (as
-    :func:`bigplan.synthetic.technical_matrix` makes them), ``1^T`` is a
-    positive left eigenvector of ``A + g B`` with eigenvalue ``a + g *
-    capital_output``, so the maximal balanced growth rate is known exactly:
-    ``g* = (1 - a) / capital_output`` (and ``(1 - a - capital_output * d) /
-    capital_output`` with a uniform replacement rate ``d``).
-
-    Parameters
-    ----------
-    n : int
-        Number of products, ``>= 1``.
-    inputs_per_product : int, default 5
-        Capital inputs drawn per product (fewer when duplicates merge).
-    capital_output : float, default 1.5
-        Column sum of ``B``, ``> 0``.
-    equipment_share : float, default 0.1
-        Share of the products that are equipment, in ``(0, 1]`` (at least one).
-    seed : int or numpy.random.SeedSequence
-        Seed for :func:`numpy.random.default_rng`; same seed, same matrix.
-    dtype : numpy.float64 or numpy.float32
-
-    Returns
-    -------
-    scipy.sparse.csr_matrix
-        ``n x n``, canonical, all stored values > 0.
-
-    Raises
-    ------
-    ValueError
-        An argument out of range.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from bigplan.dynamic import capital_matrix
-    >>> B = capital_matrix(1000, capital_output=2.0, seed=1)
-    >>> bool(np.allclose(B.sum(axis=0), 2.0))
-    True
-    >>> int((B.getnnz(axis=1) > 0).sum()) <= 100
-    True
-    """
-    if not _is_int(n) or n < 1:
-        raise ValueError(f"n must be an integer >= 1, got {n!r}")
-    if not _is_int(inputs_per_product) or inputs_per_product < 1:
-        raise ValueError(f"inputs_per_product must be an integer >= 1, got {inputs_per_product!r}")
-    if not (isinstance(capital_output, numbers.Real) and math.isfinite(capital_output) and capital_output > 0):
-        raise ValueError(f"capital_output must be a finite number > 0, got {capital_output!r}")
-    if not (isinstance(equipment_share, numbers.Real) and 0 < equipment_share <= 1):
-        raise ValueError(f"equipment_share must be in (0, 1], got {equipment_share!r}")
-    dtype = np.dtype(dtype)
-    if dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
-        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
-    rng = np.random.default_rng(seed)
-    m = max(1, round(equipment_share * n))
-    equipment = np.sort(rng.choice(n, size=m, replace=False))
-    k = int(inputs_per_product)
-    idx_dtype = np.int32 if n * k < np.iinfo(np.int32).max else np.int64
-    rows = equipment[rng.integers(0, m, size=n * k)].astype(idx_dtype)
-    vals = rng.lognormal(0.0, 1.0, size=n * k)
-    indptr = np.arange(0, n * k + 1, k, dtype=idx_dtype)
-    Bc = sp.csc_matrix((vals, rows, indptr), shape=(n, n))
-    Bc.sum_duplicates()  # sorts indices, merges repeated draws
-    colsum = np.add.reduceat(Bc.data, Bc.indptr[:-1])
-    Bc.data *= np.repeat(capital_output / colsum, np.diff(Bc.indptr))
-    out = Bc.tocsr()
-    out.sort_indices()
-    return out.astype(dtype, copy=False)
-
-
 # ---------------------------------------------------------------------------
 # balanced growth: the maximal rate g*
 # ---------------------------------------------------------------------------

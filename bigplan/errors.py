@@ -8,6 +8,8 @@ so ``except ValueError`` keeps working.
 
 from __future__ import annotations
 
+import math
+
 __all__ = [
     "BigplanError",
     "InvalidEconomyError",
@@ -26,6 +28,10 @@ __all__ = [
     "StoreVersionError",
     "UnknownProductError",
     "BEAFormatError",
+    "NoCapitalError",
+    "InvalidPlanError",
+    "UnsustainableGrowthError",
+    "NegativePlanError",
 ]
 
 
@@ -124,3 +130,62 @@ class UnknownProductError(LabelError, KeyError):
 
 class BEAFormatError(BigplanError, ValueError):
     """A BEA table that cannot be parsed: a non-numeric cell, a file that is not a table."""
+
+
+class NoCapitalError(InvalidEconomyError):
+    """The economy has no capital coefficients, or no capital goods at all (``B = 0``)."""
+
+
+class InvalidPlanError(BigplanError, ValueError):
+    """A plan parameter that makes no sense (horizon < 1, unknown terminal rule, shares...)."""
+
+
+class UnsustainableGrowthError(InfeasiblePlanError):
+    """A growth rate at or above the maximal balanced growth rate ``g*``.
+
+    Attributes
+    ----------
+    rate : float
+        The growth rate asked for.
+    max_rate, lower, upper : float
+        The maximal balanced growth rate and its certified bounds (NaN when
+        they could not be computed).
+    """
+
+    def __init__(self, message: str, *, rate: float = math.nan, max_rate: float = math.nan,
+                 lower: float = math.nan, upper: float = math.nan):
+        super().__init__(message)
+        self.rate = rate
+        self.max_rate = max_rate
+        self.lower = lower
+        self.upper = upper
+
+
+class NegativePlanError(InfeasiblePlanError):
+    """The exact solution of the balance equations is negative (outputs or investment).
+
+    Attributes
+    ----------
+    period : int
+        First period (1-based) with a negative output or disinvestment.
+    products : list
+        Labels (or positions) of the most negative products in that period.
+    amplification : float
+        Largest ``|lambda / (1 + (1 - delta) lambda)|`` over the eigenvalues of
+        ``(I - A)^{-1} B``: the factor by which one backward step can amplify a
+        deviation (above 1: the recursion is unstable).  NaN when not computed.
+    min_real : float
+        Smallest real part of an eigenvalue of ``(I - A)^{-1} B``.
+    output, new_capacity : numpy.ndarray
+        The rejected plan, ``(T, n)`` each, for inspection.
+    """
+
+    def __init__(self, message: str, *, period: int = 0, products=(), amplification: float = math.nan,
+                 min_real: float = math.nan, output=None, new_capacity=None):
+        super().__init__(message)
+        self.period = period
+        self.products = list(products)
+        self.amplification = amplification
+        self.min_real = min_real
+        self.output = output
+        self.new_capacity = new_capacity

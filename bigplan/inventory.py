@@ -21,22 +21,27 @@ StoreBusyError and NegativeStockError.
 How re-planning is fast
 -----------------------
 After a change ``A -> A' = A + dA`` the old outputs ``X`` leave the residual
-``Y - (I - A') X = E + dA X`` (``E`` is the old, already tiny residual).  The
-correction ``dX`` solves ``(I - A') dX = dA X``, whose right-hand side is
-non-zero only on the rows of the changed coefficients.  :func:`replan` then
+``Y - (I - A') X = E + dA X`` (``E`` is the old, already tiny residual).  A
+Krylov solve started there needs about ``log(rtol ||y|| / ||dA X||) /
+log(rate)`` iterations instead of ``log(rtol) / log(rate)``: for 1,000 changed
+coefficients of a 10^6-product economy ``||dA X|| / ||y||`` is about 1e-4, so a
+warm start saves only a third to a half of the iterations.  The large savings
+come from the *structure* of the change.  The correction ``dX`` solves
+``(I - A') dX = dA X``, and ``dA X`` factors through the changed columns
+(``dA X = dA[:, Q] X[Q, :]``) or rows (``dA X = I[:, P] (dA[P, :] X)``).  When
+a revision touches fewer columns or rows than there are plans (new methods for
+a few products; one input saved by many products), :func:`replan`
 
-1. factors ``dA X = U C`` through the fewest columns: the changed columns
-   (``U = dA[:, Q]``, ``C = X[Q, :]``) or rows (``U = I[:, P]``) when there are
-   fewer of them than plans, else the plans themselves;
-2. solves ``(I - A') W = U`` in float32 (mixed precision: each stage's true
-   residual is computed in float64 and solved again), to an absolute
-   tolerance derived from each plan's ``rtol * ||y||``;
-3. sets ``X' = X + W C`` and hands it to :func:`bigplan.solve_output` as the
-   warm start, which checks the true float64 residual of every plan and
-   finishes any plan not yet within ``rtol`` (usually none).
+1. solves ``(I - A') W = U`` for only those ``r`` columns ``U``, to an absolute
+   tolerance derived from every plan's ``rtol * ||y||`` (optionally in float32
+   stages, with float64 residuals in between);
+2. sets ``X' = X + W C`` and hands it to :func:`bigplan.solve_output` as the
+   warm start, which computes the true residual of every plan and finishes any
+   plan not yet within ``rtol`` (usually none).
 
-So the answer carries exactly the guarantee of a cold solve (every plan's
-relative residual is at most ``rtol``), on any backend.
+Otherwise (``r > k / 2``) it warm-starts :func:`bigplan.solve_output` from the
+previous outputs.  Either way the answer carries exactly the guarantee of a
+cold solve (every plan's relative residual is at most ``rtol``), on any backend.
 """
 
 from __future__ import annotations
@@ -82,10 +87,7 @@ __all__ = [
 ]
 
 _DENSE_BELOW = 2000  # like Auto: below this a dense LU re-solve is exact and cheap
-_MIXED_FROM = 20_000  # from this size the correction is solved in float32 stages
-_DEBUG = False
-_STAGE_RTOL = 3e-6  # what a float32 Krylov solve reliably reaches
-_TWO_STAGES = True
+_STAGE_RTOL = 3e-6  # what a float32 Krylov solve reliably reaches (inner_dtype=float32)
 
 
 # ---------------------------------------------------------------------------
@@ -163,7 +165,8 @@ class ReplanReport:
     method : str
         ``"correction"``, ``"warm"``, ``"cold"`` or ``"verify"`` (nothing changed).
     rank : int
-        Columns solved for the correction (changed columns, rows, or plans).
+        Columns solved: the changed columns or rows for a correction, the plans
+        for a warm or cold solve, 0 for a check.
     moved : pandas.DataFrame
         One row per (product, plan) whose output moved by more than the threshold:
         ``sector``, ``product``, ``plan``, ``old``, ``new``, ``change``, ``relative``;
@@ -318,6 +321,17 @@ def _f64_residual(bk, economy: Economy, B: np.ndarray, X: np.ndarray) -> np.ndar
     return np.asarray(bk.to_numpy(R), dtype=np.float64)
 
 
+def _factor(D: sp.csr_matrix, k: int) -> tuple[str, np.ndarray, np.ndarray, int]:
+    """How ``D X`` factors through the fewest columns: (mode, changed rows, changed columns, rank)."""
+    P = np.flatnonzero(np.diff(D.indptr))  # rows holding a change
+    Q = np.unique(D.indices)  # columns holding a change
+    if len(Q) < min(len(P), k):
+        return "columns", P, Q, len(Q)
+    if len(P) < k:
+        return "rows", P, Q, len(P)
+    return "plans", P, Q, k
+
+
 def _correction(
     economy: Economy,
     Y: np.ndarray,
@@ -328,25 +342,19 @@ def _correction(
     backend: Any,
     solver: Any,
     inner: np.dtype,
-    notes: list,
 ) -> tuple[np.ndarray, int, int, str]:
     """``X_old + dX`` with ``(I - A') dX = D X_old`` solved to absolute residual ``budget`` per plan."""
     n, k = Y.shape
-    Dc = D.tocsc()
-    P = np.flatnonzero(np.diff(D.indptr))  # rows holding a change
-    Q = np.flatnonzero(np.diff(Dc.indptr))  # columns holding a change
+    mode, P, Q, _ = _factor(D, k)
     active = budget > 0
-    if len(Q) < min(len(P), k):
-        mode = "columns"
-        U = Dc[:, Q].toarray()  # n x q
+    if mode == "columns":
+        U = D.tocsc()[:, Q].toarray()  # n x q
         C = X_old[Q, :]
-    elif len(P) < k:
-        mode = "rows"
+    elif mode == "rows":
         U = np.zeros((n, len(P)))
         U[P, np.arange(len(P))] = 1.0
         C = np.asarray(D[P, :] @ X_old)  # p x k
     else:
-        mode = "plans"
         U = np.asarray(D @ X_old)  # n x k
         C = None
     if C is None:
@@ -354,7 +362,9 @@ def _correction(
     else:
         c1 = np.abs(C).sum(axis=0)  # ||R_W c_j|| <= tau ||c_j||_1 for a uniform column tolerance tau
         ok = active & (c1 > 0)
-        tau = float(np.min(budget[ok] / c1[ok])) if ok.any() else 1.0
+        if not ok.any():  # the changed coefficients meet no output of any plan
+            return X_old.copy(), 0, 0, f"{mode} (0)"
+        tau = float(np.min(budget[ok] / c1[ok]))
         scale = np.full(U.shape[1], 1.0 / tau)
     Us = U * scale[None, :]
     del U
@@ -362,11 +372,10 @@ def _correction(
     bk = get_backend(backend)
     mixed = np.dtype(inner) != np.dtype(economy.dtype)
     matvecs = iters = 0
-    # Stage 0 solves in ``inner`` precision; float32 reaches a relative residual of about 1e-6,
-    # so (_TWO_STAGES) the float64 residual of what it found is solved again in float32 down to
-    # the absolute tolerance.  Whatever is left (rarely anything) the float64 check in
-    # ``replan`` finishes.
-    stages = 2 if (mixed and _TWO_STAGES) else 1
+    # Stage 0 solves in ``inner`` precision.  A float32 solve reaches a relative residual of about
+    # 1e-6, so then the float64 residual of what it found is solved again in float32 down to the
+    # absolute tolerance (stage 1).  Whatever is left the float64 check in ``replan`` finishes.
+    stages = 2 if mixed else 1
     W = None
     Rk = Us
     for stage in range(stages):
@@ -380,9 +389,6 @@ def _correction(
             rtol=_STAGE_RTOL if mixed and stage == 0 else 0.0, atol=1.0, dtype=inner, raise_on_failure=False,
             keep_on_device=False,
         )
-        if _DEBUG:
-            print(f"stage {stage}: {live.size} cols, its {sol.iterations}, mv {sol.matvecs}, {sol.seconds:.3f}s, "
-                  f"max rel res {np.max(sol.residual):.2e}, rhs norm {norms.max():.3g}")
         part = np.asarray(sol.output).reshape(n, -1)
         if W is None and whole:
             W = part.astype(np.float64)
@@ -489,11 +495,12 @@ def replan(
     residual : array_like (k,), optional
         The previous outputs' relative residuals on the old economy (tightens the budget).
     method : {"auto", "correction", "warm", "cold", "verify"}
-        ``"correction"`` solves for the change (see the module notes);
-        ``"warm"`` calls :func:`~bigplan.solve_output` with ``x0=previous``;
-        ``"cold"`` ignores the previous outputs; ``"verify"`` only checks them.
-        ``"auto"``: ``"cold"`` for small economies (dense LU), else ``"correction"``
-        when the change is known, else ``"warm"``.
+        ``"correction"`` solves for the change through its changed columns or rows
+        (see the module notes); ``"warm"`` calls :func:`~bigplan.solve_output` with
+        ``x0=previous``; ``"cold"`` ignores the previous outputs; ``"verify"`` only
+        checks them.  ``"auto"``: ``"cold"`` for small economies (dense LU is exact),
+        ``"correction"`` when the change is known and has rank at most half the
+        number of plans, else ``"warm"``.
     threshold : float
         Report a product of a plan when its output moved by more than this
         fraction of its old value...
@@ -507,8 +514,9 @@ def replan(
     rtol : float
         Every plan ends with ``||y - (I - A') x|| <= rtol ||y||``, as a cold solve.
     inner_dtype : {"auto", numpy.float32, numpy.float64}
-        Precision of the correction's inner solves (``"auto"``: float32 from
-        20,000 products; the float64 check keeps the final guarantee).
+        Precision of the correction's inner solves (``"auto"``: the economy's).
+        float32 halves the memory traffic (worth it on GPUs; about 1.4x per
+        product on CPUs); the float64 check keeps the final guarantee.
     plans : sequence, optional
         Plan names (default the DataFrame's columns, or 0..k-1).
     version : int, optional
@@ -553,18 +561,23 @@ def replan(
     meth = method
     if meth not in ("auto", "correction", "warm", "cold", "verify"):
         raise ValueError(f"method must be 'auto', 'correction', 'warm', 'cold' or 'verify', got {method!r}")
+    notes: list[str] = []
     if X_old is None:
         meth = "cold"
     elif meth == "auto":
         if n <= _DENSE_BELOW:
             meth = "cold"
-        elif D is not None:
-            meth = "correction"
-        else:
+        elif D is None:
             meth = "warm"
+        else:
+            _, _, _, r = _factor(D, k)
+            # solving for the correction pays when it needs at most half as many columns as there
+            # are plans; otherwise its initial residual is the warm start's and a warm start is cheaper
+            meth = "correction" if 2 * r <= k else "warm"
+            if meth == "warm":
+                notes.append(f"the change has rank {r} >= {k}/2 plans: warm start from the previous outputs")
     if meth == "correction" and D is None:
         raise ValueError("method='correction' needs delta= or old_economy= (what changed)")
-    notes: list[str] = []
     matvecs = 0
     iters = 0
     rank = 0
@@ -572,10 +585,7 @@ def replan(
     inner = np.dtype(economy.dtype)
     x0 = None if meth == "cold" else X_old
     if meth == "correction":
-        if inner_dtype == "auto":
-            inner = np.dtype(np.float32) if n >= _MIXED_FROM else np.dtype(economy.dtype)
-        else:
-            inner = np.dtype(inner_dtype)
+        inner = np.dtype(economy.dtype) if inner_dtype == "auto" else np.dtype(inner_dtype)
         if D.nnz == 0:
             mode = "nothing changed"
         else:
@@ -584,7 +594,7 @@ def replan(
             slack = np.where(np.isfinite(res_old), np.maximum(rtol - res_old, 0.25 * rtol), 0.5 * rtol)
             budget = 0.9 * slack * ynorm
             x0, mv, it, mode = _correction(
-                economy, Y, X_old, D, budget, backend=backend, solver=solver, inner=inner, notes=notes
+                economy, Y, X_old, D, budget, backend=backend, solver=solver, inner=inner
             )
             matvecs += mv
             iters += it
@@ -594,6 +604,8 @@ def replan(
         keep_on_device=False,
     )
     X = np.asarray(sol.output, dtype=np.float64).reshape(n, k)
+    if meth in ("warm", "cold"):
+        rank = k
     matvecs += sol.matvecs
     iters += sol.iterations
     if meth in ("correction", "verify") and sol.iterations > 0:

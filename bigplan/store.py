@@ -1415,8 +1415,7 @@ class Store:
         with self._write("commit") as con:
             head = self._head(con)
             if isinstance(changes, Economy):
-                v = self._commit_economy(con, head, changes, author, reason, when, label, target, info)
-                new_state = None
+                v, new_state = self._commit_economy(con, head, changes, author, reason, when, label, target, info)
             else:
                 if head == 0:
                     raise StoreError(
@@ -1458,9 +1457,9 @@ class Store:
                 if self._snapshot_due(con, v):
                     new_state = self._write_snapshot(con, new_state)
             _pause("before_commit")
-        if new_state is not None:
-            with self._lock:
-                self._remember(new_state)
+        # only now, committed, may the new state serve later reads
+        with self._lock:
+            self._remember(new_state)
         return v
 
     def _snapshot_due(self, con, v: int) -> bool:
@@ -1469,7 +1468,7 @@ class Store:
             return True
         return self._rows_between(con, last, v) >= self.snapshot_changes
 
-    def _commit_economy(self, con, head, eco: Economy, author, reason, when, label, target, info) -> int:
+    def _commit_economy(self, con, head, eco: Economy, author, reason, when, label, target, info):
         if eco.productivity.method == "unchecked":
             eco = eco.with_changes(None, check=True)
         if head > 0:
@@ -1491,9 +1490,7 @@ class Store:
             "VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, 1)",
             (v, kind, author, reason, when, target, _cert_json(st.productivity), json.dumps(info or {})),
         )
-        st = self._write_snapshot(con, st)
-        self._remember(st)
-        return v
+        return v, self._write_snapshot(con, st)
 
     def _write_snapshot(self, con, st: _State) -> _State:
         A = st.A_csr()

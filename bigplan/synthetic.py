@@ -53,6 +53,7 @@ import scipy.sparse as sp
 
 __all__ = [
     "adversarial_matrix",
+    "capital_matrix",
     "economy",
     "final_demand",
     "labour_coefficients",
@@ -899,3 +900,94 @@ def economy(
     if a.dtype == np.float32:  # keep single precision (Economy defaults to float64)
         return Economy(a, labour, dtype=np.float32)
     return Economy(a, labour)
+
+
+def _is_integer(v) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
+
+
+def capital_matrix(
+    n: int,
+    *,
+    inputs_per_product: int = 5,
+    capital_output: float = 1.5,
+    equipment_share: float = 0.1,
+    seed: int | np.random.SeedSequence = 0,
+    dtype: Any = np.float64,
+) -> sp.csr_matrix:
+    """Random sparse capital coefficients with a known balanced growth rate.
+
+    A random ``equipment_share`` of the products are equipment (capital goods);
+    every product ``j`` needs about ``inputs_per_product`` of them (drawn
+    uniformly, duplicates merged) with lognormal weights, scaled so that every
+    column sums to exactly ``capital_output`` (the capital-output ratio: years
+    of output tied up in equipment).  Rows of non-equipment products are zero,
+    so ``B`` is singular, as in real economies.
+
+    With a technical matrix whose columns all sum to ``a`` (as
+    :func:`bigplan.synthetic.technical_matrix` makes them), ``1^T`` is a
+    positive left eigenvector of ``A + g B`` with eigenvalue ``a + g *
+    capital_output``, so the maximal balanced growth rate is known exactly:
+    ``g* = (1 - a) / capital_output`` (and ``(1 - a - capital_output * d) /
+    capital_output`` with a uniform replacement rate ``d``).
+
+    Parameters
+    ----------
+    n : int
+        Number of products, ``>= 1``.
+    inputs_per_product : int, default 5
+        Capital inputs drawn per product (fewer when duplicates merge).
+    capital_output : float, default 1.5
+        Column sum of ``B``, ``> 0``.
+    equipment_share : float, default 0.1
+        Share of the products that are equipment, in ``(0, 1]`` (at least one).
+    seed : int or numpy.random.SeedSequence
+        Seed for :func:`numpy.random.default_rng`; same seed, same matrix.
+    dtype : numpy.float64 or numpy.float32
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        ``n x n``, canonical, all stored values > 0.
+
+    Raises
+    ------
+    ValueError
+        An argument out of range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bigplan.synthetic import capital_matrix
+    >>> B = capital_matrix(1000, capital_output=2.0, seed=1)
+    >>> bool(np.allclose(B.sum(axis=0), 2.0))
+    True
+    >>> int((B.getnnz(axis=1) > 0).sum()) <= 100
+    True
+    """
+    if not _is_integer(n) or n < 1:
+        raise ValueError(f"n must be an integer >= 1, got {n!r}")
+    if not _is_integer(inputs_per_product) or inputs_per_product < 1:
+        raise ValueError(f"inputs_per_product must be an integer >= 1, got {inputs_per_product!r}")
+    if not (isinstance(capital_output, numbers.Real) and math.isfinite(capital_output) and capital_output > 0):
+        raise ValueError(f"capital_output must be a finite number > 0, got {capital_output!r}")
+    if not (isinstance(equipment_share, numbers.Real) and 0 < equipment_share <= 1):
+        raise ValueError(f"equipment_share must be in (0, 1], got {equipment_share!r}")
+    dtype = np.dtype(dtype)
+    if dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+    rng = np.random.default_rng(seed)
+    m = max(1, round(equipment_share * n))
+    equipment = np.sort(rng.choice(n, size=m, replace=False))
+    k = int(inputs_per_product)
+    idx_dtype = np.int32 if n * k < np.iinfo(np.int32).max else np.int64
+    rows = equipment[rng.integers(0, m, size=n * k)].astype(idx_dtype)
+    vals = rng.lognormal(0.0, 1.0, size=n * k)
+    indptr = np.arange(0, n * k + 1, k, dtype=idx_dtype)
+    Bc = sp.csc_matrix((vals, rows, indptr), shape=(n, n))
+    Bc.sum_duplicates()  # sorts indices, merges repeated draws
+    colsum = np.add.reduceat(Bc.data, Bc.indptr[:-1])
+    Bc.data *= np.repeat(capital_output / colsum, np.diff(Bc.indptr))
+    out = Bc.tocsr()
+    out.sort_indices()
+    return out.astype(dtype, copy=False)
