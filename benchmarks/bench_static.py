@@ -3,11 +3,12 @@
 Economies: ``technical_matrix(n, inputs_per_product=20, column_sum=0.7)``
 (spectral radius 0.7), one row of labour; plans from ``final_demand``;
 ``rtol=1e-10`` throughout.  Inputs are built (or loaded from ``.asv/cache``) in
-``setup``; GPU backends get their plans as device arrays and a full warm-up
-solve of the same shape in ``setup`` (CuPy kernel compilation and the upload
-of ``A``; JAX compiles once per block width, and a batch passes through
-several widths as plans converge and drop out), and every timed call waits
-for the device before it returns.
+``setup``.  GPU backends get their plans as device arrays and, before every
+timed or peakmem benchmark, a full warm-up solve of the same shape (CuPy kernel
+compilation and the upload of ``A``; JAX compiles once per block width, and a
+batch passes through several widths as plans converge; JAX's persistent
+compilation cache under ``.asv/cache/jax`` spares later processes most of
+that).  Every timed call waits for the device before it returns.
 
 ``peakmem_*`` is the process's peak RSS from the end of ``setup`` (reset via
 ``/proc/self/clear_refs`` where Linux allows; elsewhere from process start):

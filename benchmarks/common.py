@@ -95,15 +95,9 @@ def skip_if_too_large(n: int) -> None:
         raise NotImplementedError(f"n={n} > BIGPLAN_BENCH_MAX_N={cap}")
 
 
-def _file_hash(path: Path, extra: bytes = b"") -> str:
-    h = hashlib.sha1(extra)
-    h.update(path.read_bytes())
-    return h.hexdigest()[:12]
-
-
 def generator_tag() -> str:
     """Hash of bigplan/synthetic.py: part of every cached matrix's file name."""
-    return _file_hash(Path(synthetic.__file__))
+    return hashlib.sha1(Path(synthetic.__file__).read_bytes()).hexdigest()[:12]
 
 
 def code_fingerprint() -> str:
@@ -744,12 +738,14 @@ def _blas() -> str:
         return "unknown"
 
 
-def machine_info(devices: bool = True) -> dict:
+def machine_info(devices: bool | str = True) -> dict:
     """CPU, cores, memory, load, date, versions, thread settings and, with ``devices``, JAX's devices and the GPU.
 
     ``devices=False`` leaves CUDA and JAX's runtime untouched (a parent process
     that hands the GPU to child processes): the GPU is then described by
-    ``nvidia-smi`` where it exists.
+    ``nvidia-smi`` where it exists.  ``devices="cupy"`` (or ``"jax"``) asks only
+    that library, so a process measuring one library keeps the other's runtime
+    off the card.
     """
     from bigplan.cpu import kernels_available
 
@@ -813,12 +809,12 @@ def machine_info(devices: bool = True) -> dict:
         except (OSError, subprocess.SubprocessError):
             pass
         return info
-    if "jax" in available_backends():
+    if devices in (True, "jax") and "jax" in available_backends():
         import jax
 
         info["jax"] = jax.__version__
         info["jax_devices"] = [f"{d.platform}:{getattr(d, 'device_kind', '?')}" for d in jax.devices()]
-    if "cupy" in available_backends():
+    if devices in (True, "cupy") and "cupy" in available_backends():
         import cupy
 
         props = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)

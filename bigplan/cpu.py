@@ -46,8 +46,12 @@ def _load_kernels():
         if spec is None or not spec.origin:
             return None
         lib = ctypes.CDLL(spec.origin)
-    except (ImportError, OSError):
+        return _bind(lib)
+    except (ImportError, OSError, AttributeError):  # missing or stale build: use the fallback
         return None
+
+
+def _bind(lib):
     i64, vp, ci = ctypes.c_int64, ctypes.c_void_p, ctypes.c_int
     for name in ("bigplan_spmm_d_i32", "bigplan_spmm_d_i64", "bigplan_spmm_f_i32", "bigplan_spmm_f_i64"):
         f = getattr(lib, name)

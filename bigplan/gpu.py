@@ -196,6 +196,30 @@ class CupyBackend(Backend):
     def _mixed_kernel(self):
         return self._cp.RawKernel(_MIXED_SPMM_SRC, "bigplan_spmm_f32_f64")
 
+    def i_minus(self, op, X, out=None):
+        """``X - A X`` in one cuSPARSE call per block (alpha=-1, beta=1 into a copy of X)."""
+        from cupyx import cusparse
+
+        plain = all(not isinstance(b, _MixedCsr) for _, _, b in op.blocks)
+        if not (plain and cusparse.check_availability("spmm") and cusparse.check_availability("spmv")):
+            return super().i_minus(op, X, out=out)
+        Y = out if out is not None and out is not X else self._cp.empty_like(X, order="F")
+        Y[...] = X
+        for r0, r1, blk in op.blocks:
+            y = Y[r0:r1]
+            if X.shape[1] == 1:
+                yv = y[:, 0]
+                cusparse.spmv(blk, X[:, 0], y=yv, alpha=-1.0, beta=1.0)
+                if not yv.flags.c_contiguous or yv.data.ptr != Y[r0:r1, 0].data.ptr:  # pragma: no cover
+                    Y[r0:r1, 0] = yv
+            elif len(op.blocks) == 1:
+                cusparse.spmm(blk, X, c=Y, alpha=-1.0, beta=1.0)
+            else:
+                part = self._cp.asfortranarray(Y[r0:r1])
+                cusparse.spmm(blk, X, c=part, alpha=-1.0, beta=1.0)
+                Y[r0:r1] = part
+        return Y
+
     def matmat(self, op, X, out=None):
         if len(op.blocks) == 1:
             Y = self._product(op.blocks[0][2], X)
@@ -245,6 +269,13 @@ class JaxBackend(Backend):
         import jax
 
         jax.config.update("jax_enable_x64", True)
+        if jax.devices()[0].platform == "gpu":
+            # sparse products through cuSPARSE rather than XLA's gather/scatter (which
+            # materializes nnz-sized temporaries); off by default in JAX
+            try:
+                jax.config.update("jax_bcoo_cusparse_lowering", True)
+            except (AttributeError, KeyError, ValueError):  # pragma: no cover - flag renamed/removed
+                pass
         import jax.numpy as jnp
         from jax.experimental import sparse as jsparse
 

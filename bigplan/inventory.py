@@ -606,6 +606,7 @@ def replan(
     X = np.asarray(sol.output, dtype=np.float64).reshape(n, k)
     if meth in ("warm", "cold"):
         rank = k
+        mode = f"{meth} ({k} plans)"
     matvecs += sol.matvecs
     iters += sol.iterations
     if meth in ("correction", "verify") and sol.iterations > 0:

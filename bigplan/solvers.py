@@ -508,6 +508,9 @@ def solve_block(
     if B.shape[0] != n:
         raise ShapeError(f"right-hand side has {B.shape[0]} rows for {n} products")
 
+    # device memory is checked before anything large is put on the device
+    blocks = {BiCGSTAB: 12, Neumann: 7, Refined: 16}.get(type(meth), 3)
+    chunk = _check_memory(bk, economy, k, blocks, np.float32 if isinstance(meth, Refined) else dtype, transpose)
     Bd = bk.block(B, dtype)
     bnorm = bk.to_numpy(bk.colnorm(Bd)).astype(np.float64)
     tol = np.maximum(rtol * bnorm, atol)
@@ -526,14 +529,11 @@ def solve_block(
     elif isinstance(meth, Refined):
         if dtype != np.float64:
             raise ValueError(f"method='refined' computes residuals in float64; got dtype={dtype}")
-        _check_memory(bk, economy, k, 14, np.float32, transpose)
         X = bk.block(Bd if x0 is None else x0, np.float64)
         if X.shape != Bd.shape:
             raise ShapeError(f"x0 has shape {X.shape}; it must match the right-hand side {Bd.shape}")
         X, conv, res, its, restarts = _refined(bk, economy, Bd, X, tol, transpose, meth, rtol, st)
     else:
-        blocks = 9 if isinstance(meth, BiCGSTAB) else 5
-        chunk = _check_memory(bk, economy, k, blocks, dtype, transpose)
         op = _operator(bk, economy, transpose, dtype)
         if x0 is None:
             # x0 = y: the first term of the series, already below x* when y >= 0

@@ -114,7 +114,7 @@ def test_batch_is_split_to_fit_device_memory(mid):
     A, Y, ref = mid
     e = Economy(A)
     matrix = e.nnz * 12 + (N + 1) * 4
-    one_plan = 9 * N * 8
+    one_plan = 12 * N * 8
     bk = _SmallDevice(int((matrix + 2.2 * one_plan) / 0.9))  # room for two plans, not four
     sol = bigplan.solve_output(e, Y, method="bicgstab", backend=bk)
     assert any("chunks of 2" in note for note in sol.notes)
