@@ -1,8 +1,10 @@
 """Benchmarks of the coefficient memory (bigplan.store / bigplan.inventory), asv style.
 
-asv runs the classes below (``params`` default to CI-friendly sizes; set
-``BIGPLAN_BENCH_LARGE=1`` to add 10^6 products).  The same measurements can be
-run directly, which is how the figures in RESULTS.md were taken::
+asv runs the classes below at 10^4, 10^5 and 10^6 products
+(``BIGPLAN_BENCH_MAX_N=100000`` skips the 10^6 rows, as for the other suites;
+matrices come from ``common.matrix``, cached on disk without pickles).  The
+same measurements can be run directly, which is how the figures in RESULTS.md
+were taken::
 
     python benchmarks/bench_inventory.py store --n 1000000
     python benchmarks/bench_inventory.py replan --n 1000000 --plans 64 --changes 1000
@@ -31,9 +33,14 @@ import numpy as np
 
 import bigplan
 from bigplan.inventory import open_store, replan
-from bigplan.synthetic import final_demand, technical_matrix
+from bigplan.synthetic import final_demand
 
-SIZES = [10_000, 100_000] + ([1_000_000] if os.environ.get("BIGPLAN_BENCH_LARGE") else [])
+try:
+    from . import common
+except ImportError:  # run as a script: benchmarks/ is on sys.path
+    import common
+
+SIZES = [10**4, 10**5, 10**6]
 SCENARIOS = ["scattered", "columns", "rows", "row"]
 
 _ECONOMIES: dict = {}
@@ -46,7 +53,7 @@ def labels(n: int) -> list[str]:
 def economy(n: int, *, labelled: bool = True) -> bigplan.Economy:
     key = (n, labelled)
     if key not in _ECONOMIES:
-        A = technical_matrix(n, seed=0)
+        A = common.matrix(n, keep=False)  # technical_matrix(n, seed=0), cached on disk
         _ECONOMIES[key] = bigplan.Economy(
             A, labour=np.ones(n), labels=labels(n) if labelled else None, stocks=np.ones(n), capacity=np.full(n, 2.0)
         )
@@ -111,6 +118,8 @@ class StoreOps:
     def setup_cache(self):
         root = tempfile.mkdtemp(prefix="bigplan-bench-")
         for n in SIZES:
+            if common.max_n() is not None and n > common.max_n():
+                continue
             with open_store(os.path.join(root, str(n)), snapshot_every=10_000) as s:
                 e = economy(n)
                 s.commit(e, author="bench", reason="init")
@@ -118,6 +127,7 @@ class StoreOps:
         return root  # a path: the stores themselves live on disk
 
     def setup(self, root, n):
+        common.skip_if_too_large(n)
         self.path = os.path.join(root, str(n))
         self.store = open_store(self.path, snapshot_every=10_000)
         self.store.economy()  # warm the writer's cache: commits then cost only their delta
@@ -154,7 +164,7 @@ class StoreOps:
 
 
 def _skip(n: int, plans: int) -> bool:
-    return n >= 1_000_000 and plans > 8 and not os.environ.get("BIGPLAN_BENCH_LARGE_PLANS")
+    return common.max_n() is not None and n > common.max_n()
 
 
 class Replan:
@@ -179,8 +189,7 @@ class Replan:
         return root
 
     def setup(self, root, n, plans, kind):
-        if _skip(n, plans):
-            raise NotImplementedError("10^6 x 64 plans takes minutes per solve: set BIGPLAN_BENCH_LARGE_PLANS=1")
+        common.skip_if_too_large(n)
         self.e = economy(n, labelled=False)
         self.Y = final_demand(n, plans, seed=3)
         self.X = np.load(os.path.join(root, f"x-{n}-{plans}.npy"), allow_pickle=False)
@@ -219,6 +228,7 @@ class ConsumerLoop:
     timeout = 600
 
     def setup(self, n):
+        common.skip_if_too_large(n)
         self.e = economy(n, labelled=False)
         rng = np.random.default_rng(0)
         self.planned = np.where(rng.random(n) < 0.3, rng.uniform(1, 10, n), 0.0)

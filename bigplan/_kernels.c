@@ -147,6 +147,19 @@ BIGPLAN_CLONES void bigplan_axpy(int64_t r0, int64_t r1, int64_t k, const double
 BIGPLAN_CLONES void bigplan_coldot(int64_t r0, int64_t r1, int64_t k, const double *restrict x,
                                    const double *restrict y, double *restrict partial)
 {
+    if (k == 1) { /* one plan: four independent sums so the loop pipelines and vectorizes */
+        double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+        int64_t i = r0;
+        for (; i + 3 < r1; i += 4) {
+            s0 += x[i] * y[i];
+            s1 += x[i + 1] * y[i + 1];
+            s2 += x[i + 2] * y[i + 2];
+            s3 += x[i + 3] * y[i + 3];
+        }
+        for (; i < r1; ++i) s0 += x[i] * y[i];
+        partial[0] = (s0 + s1) + (s2 + s3);
+        return;
+    }
     for (int64_t c = 0; c < k; ++c) partial[c] = 0.0;
     for (int64_t i = r0; i < r1; ++i) {
         const int64_t o = i * k;

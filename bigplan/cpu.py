@@ -64,6 +64,10 @@ def _bind(lib):
     lib.bigplan_axpy.restype = None
     lib.bigplan_coldot.argtypes = [i64, i64, i64, vp, vp, vp]
     lib.bigplan_coldot.restype = None
+    for name in ("bigplan_spmm_csc_d_i32", "bigplan_spmm_csc_d_i64", "bigplan_spmm_csc_f_i32", "bigplan_spmm_csc_f_i64"):
+        f = getattr(lib, name)
+        f.argtypes = [i64, i64, i64, i64, vp, vp, vp, vp, vp, ci]
+        f.restype = None
     lib.bigplan_take_columns.argtypes = [i64, i64, i64, i64, vp, vp, vp]
     lib.bigplan_take_columns.restype = None
     return lib
@@ -82,14 +86,34 @@ _PARALLEL_MIN = 1 << 17
 
 @dataclass(frozen=True)
 class CsrOperator:
-    """A host CSR matrix and its row slices balanced by non-zeros."""
+    """A host CSR matrix, its row slices balanced by non-zeros, and how to multiply.
+
+    ``mode="gather"``: each thread computes its rows of ``A X`` from the CSR
+    (row ``i`` gathers rows of ``X``).  ``mode="scatter"``: each thread holds
+    its rows of ``A`` by columns (``scatter`` = one CSC block per row slice) and
+    adds row ``j`` of ``X``, read in order, into the rows of ``j``'s inputs.
+    Scatter wins when rows are hubs (a few suppliers used by very many
+    products): their rows of the output stay in cache, where a gather would
+    fetch a scattered row of ``X`` for every non-zero.
+    """
 
     csr: object  # scipy.sparse.csr_matrix
     bounds: tuple  # ((r0, r1), ...)
+    mode: str = "gather"
+    scatter: tuple = ()  # ((r0, r1, indptr, indices, data), ...) for mode="scatter"
 
     @property
     def shape(self):
         return self.csr.shape
+
+
+def _hub_rows(csr) -> bool:
+    """Whether some rows are hubs: far more non-zeros in the fullest row than in the fullest column."""
+    if csr.nnz < _PARALLEL_MIN:
+        return False
+    row_max = int(np.diff(csr.indptr).max())
+    col_max = int(np.bincount(csr.indices, minlength=csr.shape[1]).max())
+    return row_max > 4 * col_max
 
 
 def _default_threads() -> int:
@@ -210,11 +234,28 @@ class NumpyBackend(Backend):
             cuts = np.searchsorted(csr.indptr, targets).tolist()
             edges = [0, *cuts, n]
             bounds = tuple((a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a)
-        return CsrOperator(csr, bounds)
+        if self._k is None or not _hub_rows(csr):
+            return CsrOperator(csr, bounds)
+        blocks = []
+        for r0, r1 in bounds:
+            c = csr[r0:r1].tocsc()
+            c.sort_indices()
+            rows = c.indices.astype(csr.indices.dtype, copy=False) + csr.indices.dtype.type(r0)
+            blocks.append((r0, r1, c.indptr.astype(csr.indices.dtype, copy=False), rows, c.data))
+        return CsrOperator(csr, bounds, "scatter", tuple(blocks))
 
     def _spmm_rows(self, op, X, out, r0, r1, subtract):
         A = op.csr
         k = X.shape[1]
+        if op.mode == "scatter" and self._fast(X, out):
+            blk = next(b for b in op.scatter if b[0] == r0)
+            _, _, ip, ind, data = blk
+            f = getattr(
+                self._k,
+                f"bigplan_spmm_csc_{'d' if data.dtype == np.float64 else 'f'}_{'i32' if ind.dtype == np.int32 else 'i64'}",
+            )
+            f(r0, r1, A.shape[1], k, _ptr(ip), _ptr(ind), _ptr(data), _ptr(X), _ptr(out), int(subtract))
+            return
         if self._fast(X, out) and A.dtype in (np.float64, np.float32):
             f = getattr(
                 self._k,
@@ -261,8 +302,6 @@ class NumpyBackend(Backend):
     # -- block arithmetic ----------------------------------------------------
     def coldot(self, X, Y):
         n, k = X.shape
-        if k == 1:
-            return np.array([np.dot(X[:, 0], Y[:, 0])])
         chunks = self._row_chunks(n, n * k)
         if self._fast(X, Y):
             parts = [np.empty(k) for _ in chunks]
@@ -272,6 +311,8 @@ class NumpyBackend(Backend):
                 ),
                 chunks,
             )
+        elif k == 1:
+            parts = self._run(lambda a, b: np.array([np.dot(X[a:b, 0], Y[a:b, 0])]), chunks)
         else:
             parts = self._run(lambda a, b: np.einsum("ij,ij->j", X[a:b], Y[a:b]), chunks)
         return parts[0] if len(parts) == 1 else np.sum(parts, axis=0)

@@ -342,3 +342,26 @@ def test_kernel_primitives_match_numpy():
         # float32 coefficients, float64 accumulation
         op32 = fast.operator(A.astype(np.float32), np.float64)
         np.testing.assert_allclose(fast.matmat(op32, X), A.astype(np.float32).astype(np.float64) @ X, rtol=1e-12)
+
+
+def test_scatter_layout_for_hub_suppliers_matches_gather():
+    from bigplan.cpu import NumpyBackend, kernels_available
+    from bigplan.synthetic import technical_matrix
+
+    A = technical_matrix(40000, inputs_per_product=10, seed=3)  # hub suppliers: rows far fuller than columns
+    fast, slow = NumpyBackend(), NumpyBackend(kernels=False)
+    op = fast.operator(A, np.float64)
+    assert op.mode == ("scatter" if kernels_available() else "gather")
+    assert fast.operator(sp.csr_matrix(A.T), np.float64).mode == "gather"
+    rng = np.random.default_rng(1)
+    for k in (1, 5):
+        X = rng.random((40000, k))
+        np.testing.assert_allclose(fast.matmat(op, X), A @ X, rtol=1e-12)
+        np.testing.assert_allclose(fast.i_minus(op, X), X - A @ X, rtol=1e-12, atol=1e-14)
+        op32 = fast.operator(A.astype(np.float32), np.float64)
+        np.testing.assert_allclose(fast.matmat(op32, X), A.astype(np.float32).astype(np.float64) @ X, rtol=1e-12)
+    e = Economy(A)
+    y = rng.random(40000)
+    a = bigplan.solve_output(e, y, method="bicgstab", backend=fast)
+    b = bigplan.solve_output(e, y, method="bicgstab", backend=slow)
+    np.testing.assert_allclose(a.output, b.output, rtol=1e-9)
