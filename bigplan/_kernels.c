@@ -177,3 +177,14 @@ void bigplan_take_columns(int64_t r0, int64_t r1, int64_t k, int64_t kk, const d
         for (int64_t c = 0; c < kk; ++c) oi[c] = xi[idx[c]];
     }
 }
+
+/* X[i, idx[c]] = part[i, c]: scatter a block's columns back into a wider row-major block */
+void bigplan_put_columns(int64_t r0, int64_t r1, int64_t k, int64_t kk, double *restrict X,
+                         const int64_t *restrict idx, const double *restrict part)
+{
+    for (int64_t i = r0; i < r1; ++i) {
+        double *restrict xi = X + i * k;
+        const double *restrict pi = part + i * kk;
+        for (int64_t c = 0; c < kk; ++c) xi[idx[c]] = pi[c];
+    }
+}

@@ -155,6 +155,13 @@ class Backend(ABC):
         """Columns ``idx`` (host integer array) of block ``X`` as a new block."""
         return X[:, self.xp.asarray(idx)]
 
+    def put_columns(self, X, idx, part):
+        """Write ``part``'s columns into columns ``idx`` of ``X`` (returns ``X``, or a new array for JAX)."""
+        if self.mutable:
+            X[:, self.xp.asarray(idx)] = part
+            return X
+        return X.at[:, self.xp.asarray(idx)].set(part)
+
     # -- operators -----------------------------------------------------------
     @abstractmethod
     def operator(self, csr, dtype):

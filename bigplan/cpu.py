@@ -68,8 +68,9 @@ def _bind(lib):
         f = getattr(lib, name)
         f.argtypes = [i64, i64, i64, i64, vp, vp, vp, vp, vp, ci]
         f.restype = None
-    lib.bigplan_take_columns.argtypes = [i64, i64, i64, i64, vp, vp, vp]
-    lib.bigplan_take_columns.restype = None
+    for name in ("bigplan_take_columns", "bigplan_put_columns"):
+        getattr(lib, name).argtypes = [i64, i64, i64, i64, vp, vp, vp]
+        getattr(lib, name).restype = None
     return lib
 
 
@@ -172,6 +173,16 @@ class NumpyBackend(Backend):
 
     def to_numpy(self, x):
         return np.asarray(x)
+
+    def put_columns(self, X, idx, part):
+        idx = np.ascontiguousarray(idx, dtype=np.int64)
+        if self._fast(X, part):
+            n, k, kk = X.shape[0], X.shape[1], idx.size
+            f = self._k.bigplan_put_columns
+            self._run(lambda r0, r1: f(r0, r1, k, kk, _ptr(X), _ptr(idx), _ptr(part)), self._row_chunks(n, part.size))
+            return X
+        X[:, idx] = part
+        return X
 
     def take_columns(self, X, idx):
         idx = np.ascontiguousarray(idx, dtype=np.int64)

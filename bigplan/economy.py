@@ -216,6 +216,11 @@ class Economy:
     check : bool, default True
         Check productivity (spectral radius of ``A`` < 1).  Leave on unless the
         caller has already certified it.
+    certificate : Productivity, optional
+        A productivity certificate already computed for exactly these
+        coefficients (e.g. kept by a store with a checksum of the arrays); it is
+        attached instead of recomputed.  Trusted as given: pass only certificates
+        you computed.
 
     Raises
     ------
@@ -267,6 +272,7 @@ class Economy:
         dtype: Any = np.float64,
         index_dtype: Any = None,
         check: bool = True,
+        certificate: Productivity | None = None,
     ):
         from .backend import array_library
 
@@ -320,7 +326,15 @@ class Economy:
             self._labour_supply = ls
         self._cache: dict = {}
         self._lock = threading.RLock()
-        self._productivity = self._certify() if check else Productivity(0.0, float("nan"), "unchecked")
+        if certificate is not None:
+            if not isinstance(certificate, Productivity) or not certificate.upper < 1.0:
+                raise InvalidEconomyError(
+                    f"certificate must be a Productivity with upper < 1 (got {certificate!r}); "
+                    "omit it to have the economy certified"
+                )
+            self._productivity = certificate
+        else:
+            self._productivity = self._certify() if check else Productivity(0.0, float("nan"), "unchecked")
 
     # -- validation helpers --------------------------------------------------
     @staticmethod

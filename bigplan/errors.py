@@ -32,6 +32,8 @@ __all__ = [
     "InvalidPlanError",
     "UnsustainableGrowthError",
     "NegativePlanError",
+    "StoreBusyError",
+    "NegativeStockError",
 ]
 
 
@@ -189,3 +191,24 @@ class NegativePlanError(InfeasiblePlanError):
         self.min_real = min_real
         self.output = output
         self.new_capacity = new_capacity
+
+
+class StoreBusyError(StoreError):
+    """Another writer held the store's write lock for longer than the timeout.
+
+    Nothing was written; retry, or open the store with a larger ``timeout``.
+    """
+
+
+class NegativeStockError(InvalidEconomyError):
+    """A stock count, stock change or capacity that would be negative.
+
+    Attributes
+    ----------
+    products : list
+        Labels (or positions) of the offending products, at most ten.
+    """
+
+    def __init__(self, message: str, *, products=()):
+        super().__init__(message)
+        self.products = list(products)

@@ -49,7 +49,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -536,7 +536,7 @@ def replan(
     >>> Y = np.array([[10.0, 12.0], [5.0, 4.0]])
     >>> X = bigplan.solve_output(e, Y).output
     >>> e2 = e.with_changes({("iron", "grain"): 0.3})
-    >>> rep = replan(e2, Y, X, old_economy=e, threshold=0.05)
+    >>> rep = replan(e2, Y, X, old_economy=e, threshold=0.01)
     >>> sorted(set(rep.moved["product"])), bool(np.allclose(rep.output, bigplan.solve_output(e2, Y).output))
     (['grain', 'iron'], True)
     """
@@ -717,7 +717,7 @@ def stock_change(economy: Economy, output: Any, final_use: Any = None) -> np.nda
     >>> import numpy as np, bigplan
     >>> e = bigplan.Economy(np.array([[0.1, 0.3], [0.2, 0.1]]))
     >>> stock_change(e, [10.0, 5.0], [7.0, 2.0]).round(6).tolist()
-    [0.5, 1.5]
+    [0.5, 0.5]
     """
     x = np.asarray(output, dtype=np.float64)
     if x.shape != (economy.n,):

@@ -78,7 +78,13 @@ from typing import TYPE_CHECKING, Union
 import numpy as np
 import pandas as pd
 
-from .errors import BEAFormatError, InvalidEconomyError, LabelError, NotProductiveError, ShapeError
+from .errors import (
+    BEAFormatError,
+    InvalidEconomyError,
+    LabelError,
+    NotProductiveError,
+    ShapeError,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .economy import Economy

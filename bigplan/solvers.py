@@ -222,10 +222,7 @@ class BlockSolve:
 # helpers shared by the methods
 # ---------------------------------------------------------------------------
 def _put_columns(bk: Backend, X, idx, part):
-    if bk.mutable:
-        X[:, bk.xp.asarray(idx)] = part
-        return X
-    return X.at[:, bk.xp.asarray(idx)].set(part)
+    return bk.put_columns(X, idx, part)
 
 
 def _set_columns_where(bk: Backend, X, mask_dev, part):

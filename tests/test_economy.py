@@ -194,3 +194,13 @@ def test_transpose_is_cached_and_correct():
     assert e.AT is e.AT
     assert abs(e.AT - A.T).max() == 0
     assert bigplan.Economy is Economy
+
+
+def test_certificate_is_attached_or_refused():
+    from bigplan import Productivity
+
+    cert = Productivity(0.0, 0.4, "column sums")
+    e = Economy(A2, certificate=cert)
+    assert e.productivity is cert
+    with pytest.raises(InvalidEconomyError, match="certificate"):
+        Economy(A2, certificate=Productivity(0.0, 1.2, "column sums"))

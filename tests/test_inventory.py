@@ -5,11 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.sparse as sp
 
 import bigplan
 from bigplan import inventory as inv
-from bigplan.errors import InvalidDemandError, InvalidEconomyError, ShapeError, UnknownProductError
+from bigplan.errors import (
+    InvalidDemandError,
+    InvalidEconomyError,
+    ShapeError,
+    UnknownProductError,
+)
 from bigplan.inventory import (
     NegativeStockError,
     Replanner,

@@ -339,6 +339,9 @@ def test_kernel_primitives_match_numpy():
             np.testing.assert_allclose(bk.xs_update(X.copy(), Y, Z, a, b), X + a * Y + b * Z, rtol=1e-12, atol=1e-13)
             cols = np.array([k - 1, 0]) if k > 1 else np.array([0])
             np.testing.assert_array_equal(bk.take_columns(X, cols), X[:, cols])
+            W = X.copy()
+            W[:, cols] = Y[:, : cols.size]
+            np.testing.assert_array_equal(bk.put_columns(X.copy(), cols, np.ascontiguousarray(Y[:, : cols.size])), W)
         # float32 coefficients, float64 accumulation
         op32 = fast.operator(A.astype(np.float32), np.float64)
         np.testing.assert_allclose(fast.matmat(op32, X), A.astype(np.float32).astype(np.float64) @ X, rtol=1e-12)

@@ -30,7 +30,12 @@ from bigplan.errors import (
     StoreVersionError,
     UnknownProductError,
 )
-from bigplan.inventory import DEFAULT_UNIT, NegativeStockError, StoreBusyError, open_store
+from bigplan.inventory import (
+    DEFAULT_UNIT,
+    NegativeStockError,
+    StoreBusyError,
+    open_store,
+)
 from bigplan.store import _Csr, _csr_set, _Keyed, _keyed_get, _keyed_set
 
 from .conftest import random_productive
