@@ -2318,6 +2318,14 @@ def _check_stock_results(st: _State, deltas: list[_Delta]) -> None:
 
 def _demand_matrix(st: _State, final_demand: Any, names) -> tuple[np.ndarray, list[str]]:
     n = st.n
+    if isinstance(final_demand, Mapping):  # {plan name: vector}
+        if names is not None:
+            raise StoreError("plans given as a mapping are named by its keys; drop names=")
+        names = [str(k) for k in final_demand]
+        cols = [np.asarray(v.to_numpy() if isinstance(v, pd.Series) else v, dtype=np.float64) for v in final_demand.values()]
+        if any(c.shape != (n,) for c in cols):
+            raise ShapeError(f"each plan in the mapping must have shape ({n},)")
+        final_demand = np.column_stack(cols) if cols else np.zeros((n, 0))
     if isinstance(final_demand, pd.Series):
         final_demand = final_demand.to_frame(final_demand.name if final_demand.name is not None else None)
     if isinstance(final_demand, pd.DataFrame):

@@ -382,3 +382,14 @@ def test_public_names():
     for name in inv.__all__:
         assert hasattr(inv, name)
     assert bigplan.inventory.open_store is open_store
+
+
+def test_plans_given_as_a_mapping(tmp_path):
+    A = random_productive(50, 0.1, 0.6, seed=1)
+    store = inv.open_store(tmp_path / "s")
+    store.commit(bigplan.Economy(A), author="a", reason="init")
+    y1, y2 = np.ones(50), np.linspace(0, 1, 50)
+    assert store.add_plans({"base": y1, "tilted": y2}, author="a") == ["base", "tilted"]
+    np.testing.assert_array_equal(store.final_demand()["tilted"].to_numpy(), y2)
+    with pytest.raises(bigplan.ShapeError):
+        store.add_plans({"short": np.ones(3)}, author="a")
