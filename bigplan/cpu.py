@@ -153,8 +153,19 @@ class NumpyBackend(Backend):
 
     def __init__(self, threads: int | None = None, kernels: bool = True):
         self.threads = threads or _default_threads()
-        self._pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
+        self._pool_obj = None
+        self._pool_pid = None
         self._k = _KERNELS if kernels else None
+
+    @property
+    def _pool(self):
+        """The worker pool, made anew in a forked child (a parent's threads do not survive fork)."""
+        if self.threads <= 1:
+            return None
+        if self._pool_pid != os.getpid():
+            self._pool_obj = ThreadPoolExecutor(self.threads, thread_name_prefix="bigplan")
+            self._pool_pid = os.getpid()
+        return self._pool_obj
 
     @property
     def xp(self):

@@ -368,3 +368,21 @@ def test_scatter_layout_for_hub_suppliers_matches_gather():
     a = bigplan.solve_output(e, y, method="bicgstab", backend=fast)
     b = bigplan.solve_output(e, y, method="bicgstab", backend=slow)
     np.testing.assert_allclose(a.output, b.output, rtol=1e-9)
+
+
+def test_numpy_backend_works_in_a_forked_child():
+    import multiprocessing as mp
+
+    if "fork" not in mp.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    A = random_productive(20000, 0.0005, 0.8, seed=5)  # enough non-zeros for the threaded product
+    e = Economy(A)
+    y = np.ones(20000)
+    parent = bigplan.solve_output(e, y, method="bicgstab").output  # the parent's pool now exists
+    with mp.get_context("fork").Pool(1) as pool:
+        child = pool.apply_async(_solve_in_child, (A, y)).get(timeout=120)
+    np.testing.assert_allclose(child, parent, rtol=1e-12)
+
+
+def _solve_in_child(A, y):
+    return bigplan.solve_output(Economy(A), y, method="bicgstab").output
