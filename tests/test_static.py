@@ -370,6 +370,7 @@ def test_scatter_layout_for_hub_suppliers_matches_gather():
     np.testing.assert_allclose(a.output, b.output, rtol=1e-9)
 
 
+@pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")  # JAX, imported by other tests, warns on any fork
 def test_numpy_backend_works_in_a_forked_child():
     import multiprocessing as mp
 
