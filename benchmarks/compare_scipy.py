@@ -12,8 +12,9 @@ economy first):
 * bigplan: ``solve_output`` on each backend for the same plan and for the
   k-plan batch in one call (host NumPy arrays in and out, as a SciPy user would
   call it).  Each backend is first warmed up on a small economy; JAX and CuPy
-  also get one untimed full-size call (JAX compiles per shape), shown as
-  "first s".
+  also get one untimed full-size call (JAX compiles per shape), and NumPy one
+  for the first row (it builds and caches the product's layout of ``A`` on the
+  economy), shown as "first s".
 
 The residual ``||y - (I - A) x|| / ||y||`` of every answer is computed here
 with SciPy's CSR, for both.  Memory: the RSS high-water mark of each phase
@@ -187,7 +188,7 @@ def main(argv=None) -> int:
             label = f"bigplan-{name}"
             first = None
             try:
-                if name != "numpy":  # compile for these shapes, upload A
+                if name != "numpy" or plans == 1:  # compile for these shapes, upload A / build its layout
                     say(f"{label}, {plans} plan(s): first (untimed) call ...")
                     t0 = time.perf_counter()
                     common.solve(econ, rhs, name, args.rtol)

@@ -188,3 +188,34 @@ void bigplan_put_columns(int64_t r0, int64_t r1, int64_t k, int64_t kk, double *
         for (int64_t c = 0; c < kk; ++c) xi[idx[c]] = pi[c];
     }
 }
+
+/* pxx[c] = sum x[i,c]^2 and pxy[c] = sum x[i,c] y[i,c] over rows [r0, r1), in one pass */
+BIGPLAN_CLONES void bigplan_coldot2(int64_t r0, int64_t r1, int64_t k, const double *restrict x,
+                                    const double *restrict y, double *restrict pxx, double *restrict pxy)
+{
+    for (int64_t c = 0; c < k; ++c) pxx[c] = pxy[c] = 0.0;
+    for (int64_t i = r0; i < r1; ++i) {
+        const int64_t o = i * k;
+        for (int64_t c = 0; c < k; ++c) {
+            pxx[c] += x[o + c] * x[o + c];
+            pxy[c] += x[o + c] * y[o + c];
+        }
+    }
+}
+
+/* out = y + a * x per column, and in the same pass poo[c] = sum out^2, pzo[c] = sum z * out */
+BIGPLAN_CLONES void bigplan_axpy_dots(int64_t r0, int64_t r1, int64_t k, const double *a, const double *x,
+                                      const double *y, double *out, const double *restrict z,
+                                      double *restrict poo, double *restrict pzo)
+{
+    for (int64_t c = 0; c < k; ++c) poo[c] = pzo[c] = 0.0;
+    for (int64_t i = r0; i < r1; ++i) {
+        const int64_t o = i * k;
+        for (int64_t c = 0; c < k; ++c) {
+            const double v = y[o + c] + a[c] * x[o + c];
+            out[o + c] = v;
+            poo[c] += v * v;
+            pzo[c] += z[o + c] * v;
+        }
+    }
+}

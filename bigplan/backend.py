@@ -189,6 +189,15 @@ class Backend(ABC):
     def coldot(self, X, Y):
         """Column-wise dot products, shape ``(k,)``."""
 
+    def coldot2(self, X, Y):
+        """``(coldot(X, X), coldot(X, Y))``, in one pass where the backend can."""
+        return self.coldot(X, X), self.coldot(X, Y)
+
+    def axpy_dots(self, a, X, Y, Z, out=None):
+        """``W = Y + a * X`` with ``coldot(W, W)`` and ``coldot(Z, W)``, in one pass where the backend can."""
+        W = self.axpy(a, X, Y, out=out)
+        return W, self.coldot(W, W), self.coldot(Z, W)
+
     def colnorm(self, X):
         """Column-wise Euclidean norms, shape ``(k,)``."""
         return self.xp.sqrt(self.coldot(X, X))

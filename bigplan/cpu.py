@@ -68,6 +68,10 @@ def _bind(lib):
         f = getattr(lib, name)
         f.argtypes = [i64, i64, i64, i64, vp, vp, vp, vp, vp, ci]
         f.restype = None
+    lib.bigplan_coldot2.argtypes = [i64, i64, i64, vp, vp, vp, vp]
+    lib.bigplan_coldot2.restype = None
+    lib.bigplan_axpy_dots.argtypes = [i64, i64, i64, vp, vp, vp, vp, vp, vp, vp]
+    lib.bigplan_axpy_dots.restype = None
     for name in ("bigplan_take_columns", "bigplan_put_columns"):
         getattr(lib, name).argtypes = [i64, i64, i64, i64, vp, vp, vp]
         getattr(lib, name).restype = None
@@ -338,6 +342,29 @@ class NumpyBackend(Backend):
         else:
             parts = self._run(lambda a, b: np.einsum("ij,ij->j", X[a:b], Y[a:b]), chunks)
         return parts[0] if len(parts) == 1 else np.sum(parts, axis=0)
+
+    def coldot2(self, X, Y):
+        n, k = X.shape
+        if not self._fast(X, Y):
+            return super().coldot2(X, Y)
+        chunks = self._row_chunks(n, n * k)
+        parts = [(np.empty(k), np.empty(k)) for _ in chunks]
+        f = self._k.bigplan_coldot2
+        self._run(lambda i: f(*chunks[i], k, _ptr(X), _ptr(Y), _ptr(parts[i][0]), _ptr(parts[i][1])), [(i,) for i in range(len(chunks))])
+        return sum(p[0] for p in parts), sum(p[1] for p in parts)
+
+    def axpy_dots(self, a, X, Y, Z, out=None):
+        out = Y if out is None else out
+        n, k = X.shape
+        a = np.ascontiguousarray(np.broadcast_to(np.asarray(a, dtype=X.dtype), (k,)))
+        if not self._fast(X, Y, Z, out, a):
+            return super().axpy_dots(a, X, Y, Z, out=out)
+        chunks = self._row_chunks(n, n * k)
+        parts = [(np.empty(k), np.empty(k)) for _ in chunks]
+        f = self._k.bigplan_axpy_dots
+        ptrs = (_ptr(a), _ptr(X), _ptr(Y), _ptr(out), _ptr(Z))
+        self._run(lambda i: f(*chunks[i], k, *ptrs, _ptr(parts[i][0]), _ptr(parts[i][1])), [(i,) for i in range(len(chunks))])
+        return out, sum(p[0] for p in parts), sum(p[1] for p in parts)
 
     def axpy(self, a, X, Y, out=None):
         out = Y if out is None else out

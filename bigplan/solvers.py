@@ -296,8 +296,8 @@ def _bicgstab(bk: Backend, op, B, X, tol, maxiter, max_restarts, st):
     rho_prev, alpha, omega = one, one, one
     zero = xp.zeros((), dtype=R.dtype)
     live = xp.asarray(~frozen)
+    rho = bk.coldot(Rhat, R)
     for it in range(1, maxiter + 1):
-        rho = bk.coldot(Rhat, R)
         with np.errstate(divide="ignore", invalid="ignore"):
             beta = xp.where(live, (rho / rho_prev) * (alpha / omega), zero)
         P = bk.p_update(R, P, V, beta, omega)
@@ -307,15 +307,15 @@ def _bicgstab(bk: Backend, op, B, X, tol, maxiter, max_restarts, st):
         alpha = xp.where(ok_a & live, rho / xp.where(ok_a, denom, 1), zero)
         S = bk.axpy(-alpha, V, R, out=R)  # R is not needed again: S takes its memory
         T = bk.i_minus(op, S, out=T)
-        tt = bk.coldot(T, T)
-        ts = bk.coldot(T, S)
+        tt, ts = bk.coldot2(T, S)
         ok_w = (tt > 0) & xp.isfinite(tt)
         omega = xp.where(ok_w & live, ts / xp.where(ok_w, tt, 1), zero)
         X = bk.xs_update(X, P, S, alpha, omega)
-        R = bk.axpy(-omega, T, S, out=S)
-        rho_prev = rho
+        # r = s - omega t, with ||r||^2 and the next rho = (rhat, r) in the same pass
+        R, rr, rho_next = bk.axpy_dots(-omega, T, S, Rhat, out=S)
+        rho_prev, rho = rho, rho_next
         st["matvecs"] += 2 * int((~frozen).sum())
-        flags = xp.stack([bk.colnorm(R), (ok_a & ok_w & (omega != 0)).astype(R.dtype)])
+        flags = xp.stack([xp.sqrt(xp.maximum(rr, 0)), (ok_a & ok_w & (omega != 0)).astype(R.dtype)])
         h = bk.to_numpy(flags)
         rn, healthy = h[0], h[1] > 0
         its[active[~frozen]] = it
@@ -349,6 +349,7 @@ def _bicgstab(bk: Backend, op, B, X, tol, maxiter, max_restarts, st):
             V = _set_columns_where(bk, V, m, xp.zeros_like(V))
             ones = xp.ones_like(rho_prev)
             rho_prev, alpha, omega = (xp.where(m, ones, a) for a in (rho_prev, alpha, omega))
+            rho = bk.coldot(Rhat, R)  # restarted plans begin again with rho = (r, r)
         if frozen.all():
             return _put_columns(bk, Xfull, active, X) if Xfull is not X else X, conv, res, its, int(restarts.sum())
         if frozen.sum() >= _COMPACT_FRACTION * ka:
@@ -357,7 +358,7 @@ def _bicgstab(bk: Backend, op, B, X, tol, maxiter, max_restarts, st):
             Xfull = _put_columns(bk, Xfull, active[done], bk.take_columns(X, done))
             X, B, R, Rhat, P, V, T = (bk.take_columns(a, keep) for a in (X, B, R, Rhat, P, V, T))
             ki = xp.asarray(keep)
-            rho_prev, alpha, omega = rho_prev[ki], alpha[ki], omega[ki]
+            rho_prev, alpha, omega, rho = rho_prev[ki], alpha[ki], omega[ki], rho[ki]
             active = active[keep]
             ka = keep.size
             frozen = np.zeros(ka, bool)
