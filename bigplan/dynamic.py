@@ -2449,13 +2449,16 @@ def plot_frontier(frontier_frame: pd.DataFrame | None = None, *, report: PlanRep
 
     Examples
     --------
-    >>> import numpy as np, bigplan, matplotlib
-    >>> matplotlib.use("Agg")
-    >>> from bigplan.dynamic import frontier, plot_frontier
+    Needs matplotlib (the ``plot`` extra), so this example is not run by the
+    test suite; ``tests/test_dynamic.py`` runs it when matplotlib is present.
+
+    >>> import numpy as np, bigplan, matplotlib  # doctest: +SKIP
+    >>> matplotlib.use("Agg")  # doctest: +SKIP
+    >>> from bigplan.dynamic import frontier, plot_frontier  # doctest: +SKIP
     >>> e = bigplan.Economy(np.array([[0.2, 0.3], [0.1, 0.4]]), labour=[1.0, 1.0],
-    ...                     capital=np.array([[0.0, 0.0], [1.0, 1.0]]), labour_supply=100.0)
-    >>> fig = plot_frontier(frontier(e, points=4))
-    >>> len(fig.axes)
+    ...                     capital=np.array([[0.0, 0.0], [1.0, 1.0]]), labour_supply=100.0)  # doctest: +SKIP
+    >>> fig = plot_frontier(frontier(e, points=4))  # doctest: +SKIP
+    >>> len(fig.axes)  # doctest: +SKIP
     1
     """
     try:
