@@ -129,6 +129,9 @@ class Backend(ABC):
     name: str = "abstract"
     #: whether arrays are updated in place (False for JAX)
     mutable: bool = True
+    #: whether float32 blocks have fast kernels here, so that ``method="auto"`` may pick
+    #: mixed-precision refinement for large batches (set where it has been measured to pay)
+    fast_float32: bool = False
 
     @property
     @abstractmethod
@@ -148,8 +151,15 @@ class Backend(ABC):
         """A writable ``(n, k)`` block in the preferred memory order."""
         return self.asarray(x, dtype=dtype)
 
+    def as_block(self, x, dtype):
+        """``x`` as a block for reading only: ``x`` itself when it already is one, else a copy."""
+        return self.block(x, dtype)
+
     def zeros(self, shape, dtype):
         return self.xp.zeros(shape, dtype=dtype)
+
+    def release(self, *arrays):
+        """Hand back blocks the caller will not touch again (a backend may keep them for reuse)."""
 
     def take_columns(self, X, idx):
         """Columns ``idx`` (host integer array) of block ``X`` as a new block."""
@@ -197,6 +207,52 @@ class Backend(ABC):
         """``W = Y + a * X`` with ``coldot(W, W)`` and ``coldot(Z, W)``, in one pass where the backend can."""
         W = self.axpy(a, X, Y, out=out)
         return W, self.coldot(W, W), self.coldot(Z, W)
+
+    def i_minus_dot(self, op, X, Z, out=None):
+        """``Y = (I - A) X`` and ``coldot(Z, Y)``, in one pass where the backend can."""
+        Y = self.i_minus(op, X, out=out)
+        return Y, self.coldot(Z, Y)
+
+    def i_minus_dot2(self, op, X, out=None):
+        """``T = (I - A) X`` with ``coldot(T, T)`` and ``coldot(T, X)``, in one pass where the backend can."""
+        T = self.i_minus(op, X, out=out)
+        tt, tx = self.coldot2(T, X)
+        return T, tt, tx
+
+    def step_end(self, X, P, S, T, Z, alpha, omega, out=None):
+        """The end of a BiCGSTAB step: ``X += alpha P + omega S`` and ``R = S - omega T``.
+
+        Returns ``(X, R, coldot(R, R), coldot(Z, R))``; ``R`` is written into ``out``
+        (which may be ``S``).  One pass where the backend can.
+        """
+        X = self.xs_update(X, P, S, alpha, omega)
+        R, rr, zr = self.axpy_dots(-omega, T, S, Z, out=out)
+        return X, R, rr, zr
+
+    def residual(self, op, B, X, out_dtype=None, out=None):
+        """``R = B - (I - A) X`` and its column norms, ``R`` in ``out_dtype`` (default: ``X``'s).
+
+        Iterative refinement asks for the float64 residual of a float64 ``X``
+        rounded to float32; a backend may do it all in one pass.  ``out``, a
+        block of that type and shape, receives ``R`` where the backend can.
+        """
+        MX = self.i_minus(op, X)
+        R = self.lincomb(B, MX, -1.0, out=MX)
+        rn = self.colnorm(R)
+        if out_dtype is not None and R.dtype != np.dtype(out_dtype):
+            R = self.block(R, out_dtype)
+        return R, rn
+
+    def add_widened(self, X, D):
+        """``X += D`` for a correction ``D`` of lower precision than ``X``."""
+        return self.lincomb(X, self.block(D, X.dtype), 1.0, out=X)
+
+    def colrange(self, X):
+        """Column minima and maxima ``(lo, hi)`` as host float64 arrays; NaN in a column gives NaN in both."""
+        xp = self.xp
+        lo = np.asarray(self.to_numpy(xp.min(X, axis=0)), dtype=np.float64)
+        hi = np.asarray(self.to_numpy(xp.max(X, axis=0)), dtype=np.float64)
+        return lo, hi
 
     def colnorm(self, X):
         """Column-wise Euclidean norms, shape ``(k,)``."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ctypes
 import importlib.util
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -53,28 +54,39 @@ def _load_kernels():
 
 def _bind(lib):
     i64, vp, ci = ctypes.c_int64, ctypes.c_void_p, ctypes.c_int
-    for name in ("bigplan_spmm_d_i32", "bigplan_spmm_d_i64", "bigplan_spmm_f_i32", "bigplan_spmm_f_i64"):
-        f = getattr(lib, name)
-        f.argtypes = [i64, i64, i64, vp, vp, vp, vp, vp, ci]
-        f.restype = None
-    for name in ("bigplan_p_update", "bigplan_xs_update"):
-        getattr(lib, name).argtypes = [i64, i64, i64, vp, vp, vp, vp, vp]
+    for kind in ("d", "f", "ff"):
+        for idx in ("i32", "i64"):
+            f = getattr(lib, f"bigplan_spmm_{kind}_{idx}")
+            f.argtypes = [i64, i64, i64, vp, vp, vp, vp, vp, ci]
+            f.restype = None
+    for kind in ("d", "f", "ff"):
+        for idx in ("i32", "i64"):
+            f = getattr(lib, f"bigplan_spmm_dots_{kind}_{idx}")
+            f.argtypes = [i64, i64, i64, vp, vp, vp, vp, vp, vp, ci, vp, vp]
+            f.restype = None
+    for kind in ("d", "f"):
+        for idx in ("i32", "i64"):
+            f = getattr(lib, f"bigplan_residual_{kind}_{idx}")
+            f.argtypes = [i64, i64, i64, vp, vp, vp, vp, vp, vp, vp, vp]
+            f.restype = None
+    for name in ("bigplan_colrange", "bigplan_colrange_s"):
+        getattr(lib, name).argtypes = [i64, i64, i64, vp, vp, vp]
         getattr(lib, name).restype = None
-    lib.bigplan_axpy.argtypes = [i64, i64, i64, vp, vp, vp, vp]
-    lib.bigplan_axpy.restype = None
-    lib.bigplan_coldot.argtypes = [i64, i64, i64, vp, vp, vp]
-    lib.bigplan_coldot.restype = None
-    for name in ("bigplan_spmm_csc_d_i32", "bigplan_spmm_csc_d_i64", "bigplan_spmm_csc_f_i32", "bigplan_spmm_csc_f_i64"):
-        f = getattr(lib, name)
-        f.argtypes = [i64, i64, i64, i64, vp, vp, vp, vp, vp, ci]
-        f.restype = None
-    lib.bigplan_coldot2.argtypes = [i64, i64, i64, vp, vp, vp, vp]
-    lib.bigplan_coldot2.restype = None
-    lib.bigplan_axpy_dots.argtypes = [i64, i64, i64, vp, vp, vp, vp, vp, vp, vp]
-    lib.bigplan_axpy_dots.restype = None
-    for name in ("bigplan_take_columns", "bigplan_put_columns"):
-        getattr(lib, name).argtypes = [i64, i64, i64, i64, vp, vp, vp]
-        getattr(lib, name).restype = None
+    lib.bigplan_add_widened.argtypes = [i64, i64, i64, vp, vp]
+    lib.bigplan_add_widened.restype = None
+    for sfx in ("", "_s"):  # float64 and float32 blocks
+        getattr(lib, "bigplan_step_end" + sfx).argtypes = [i64, i64, i64, vp, vp, vp, vp, vp, vp, vp, vp, vp, vp]
+        getattr(lib, "bigplan_step_end" + sfx).restype = None
+        for name in ("bigplan_p_update", "bigplan_xs_update"):
+            getattr(lib, name + sfx).argtypes = [i64, i64, i64, vp, vp, vp, vp, vp]
+        getattr(lib, "bigplan_axpy" + sfx).argtypes = [i64, i64, i64, vp, vp, vp, vp]
+        getattr(lib, "bigplan_coldot" + sfx).argtypes = [i64, i64, i64, vp, vp, vp]
+        getattr(lib, "bigplan_coldot2" + sfx).argtypes = [i64, i64, i64, vp, vp, vp, vp]
+        getattr(lib, "bigplan_axpy_dots" + sfx).argtypes = [i64, i64, i64, vp, vp, vp, vp, vp, vp, vp]
+        for name in ("bigplan_take_columns", "bigplan_put_columns"):
+            getattr(lib, name + sfx).argtypes = [i64, i64, i64, i64, vp, vp, vp]
+        for name in ("p_update", "xs_update", "axpy", "coldot", "coldot2", "axpy_dots", "take_columns", "put_columns"):
+            getattr(lib, f"bigplan_{name}{sfx}").restype = None
     return lib
 
 
@@ -91,34 +103,20 @@ _PARALLEL_MIN = 1 << 17
 
 @dataclass(frozen=True)
 class CsrOperator:
-    """A host CSR matrix, its row slices balanced by non-zeros, and how to multiply.
+    """A host CSR matrix and its row slices, balanced by non-zeros (one per thread).
 
-    ``mode="gather"``: each thread computes its rows of ``A X`` from the CSR
-    (row ``i`` gathers rows of ``X``).  ``mode="scatter"``: each thread holds
-    its rows of ``A`` by columns (``scatter`` = one CSC block per row slice) and
-    adds row ``j`` of ``X``, read in order, into the rows of ``j``'s inputs.
-    Scatter wins when rows are hubs (a few suppliers used by very many
-    products): their rows of the output stay in cache, where a gather would
-    fetch a scattered row of ``X`` for every non-zero.
+    Each thread computes its rows of ``A X``: row ``i`` gathers the rows of
+    ``X`` named by its column indices.  The compiled kernel prefetches the rows
+    needed a few non-zeros ahead, so the gathers of a block of plans run near
+    the memory bandwidth instead of waiting on each cache miss in turn.
     """
 
     csr: object  # scipy.sparse.csr_matrix
     bounds: tuple  # ((r0, r1), ...)
-    mode: str = "gather"
-    scatter: tuple = ()  # ((r0, r1, indptr, indices, data), ...) for mode="scatter"
 
     @property
     def shape(self):
         return self.csr.shape
-
-
-def _hub_rows(csr) -> bool:
-    """Whether some rows are hubs: far more non-zeros in the fullest row than in the fullest column."""
-    if csr.nnz < _PARALLEL_MIN:
-        return False
-    row_max = int(np.diff(csr.indptr).max())
-    col_max = int(np.bincount(csr.indices, minlength=csr.shape[1]).max())
-    return row_max > 4 * col_max
 
 
 def _default_threads() -> int:
@@ -130,6 +128,20 @@ def _default_threads() -> int:
     if env:
         n = max(1, int(env))
     return max(1, n)
+
+
+_WORKSPACE_MIN = 1 << 20  # smaller blocks are left to the allocator
+
+
+def _default_workspace_bytes() -> int:
+    """``BIGPLAN_WORKSPACE_BYTES``, else a quarter of the machine's memory."""
+    env = os.environ.get("BIGPLAN_WORKSPACE_BYTES")
+    if env:
+        return max(0, int(float(env)))
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4)
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return 1 << 30
 
 
 def _ptr(a) -> int:
@@ -155,11 +167,62 @@ class NumpyBackend(Backend):
     name = "numpy"
     mutable = True
 
-    def __init__(self, threads: int | None = None, kernels: bool = True):
+    def __init__(self, threads: int | None = None, kernels: bool = True, workspace_bytes: int | None = None):
         self.threads = threads or _default_threads()
         self._pool_obj = None
         self._pool_pid = None
         self._k = _KERNELS if kernels else None
+        self.workspace_bytes = _default_workspace_bytes() if workspace_bytes is None else int(workspace_bytes)
+        self._ws: dict = {}  # (shape, dtype) -> [free blocks]
+        self._ws_held = 0
+        self._ws_lock = threading.Lock()
+
+    # -- workspace -------------------------------------------------------------
+    # Large blocks freed by one solve are kept for the next (up to
+    # ``workspace_bytes``), as GPU libraries keep a memory pool: a fresh page
+    # costs a fault and zeroing on first touch, and in virtual machines whose
+    # host reclaims freed memory about 2 s per GiB, more than the products.
+    def _take(self, shape, dtype):
+        key = (tuple(shape), np.dtype(dtype).str)
+        with self._ws_lock:
+            free = self._ws.get(key)
+            if free:
+                a = free.pop()
+                self._ws_held -= a.nbytes
+                return a
+        return None
+
+    def empty(self, shape, dtype):
+        """An uninitialised C-ordered block, from the workspace when one is free."""
+        a = self._take(shape, dtype)
+        return np.empty(shape, dtype=dtype) if a is None else a
+
+    def zeros(self, shape, dtype):
+        a = self._take(shape, dtype)
+        if a is None:
+            return np.zeros(shape, dtype=dtype)  # pages are zeroed on first touch, by the kernels' threads
+        self._run(lambda r0, r1: a[r0:r1].fill(0), self._row_chunks(a.shape[0], a.size))
+        return a
+
+    def release(self, *arrays):
+        """Hand blocks the caller will not touch again to the workspace."""
+        with self._ws_lock:
+            for a in arrays:
+                if not (isinstance(a, np.ndarray) and a.flags.owndata and a.flags.c_contiguous and a.flags.writeable):
+                    continue
+                if a.nbytes < _WORKSPACE_MIN or self._ws_held + a.nbytes > self.workspace_bytes:
+                    continue
+                free = self._ws.setdefault((a.shape, a.dtype.str), [])
+                if any(b is a for b in free):
+                    continue
+                free.append(a)
+                self._ws_held += a.nbytes
+
+    def release_workspace(self) -> int:
+        """Free the kept blocks now; returns the bytes released."""
+        with self._ws_lock:
+            held, self._ws, self._ws_held = self._ws_held, {}, 0
+        return held
 
     @property
     def _pool(self):
@@ -176,6 +239,11 @@ class NumpyBackend(Backend):
         return np
 
     @property
+    def fast_float32(self) -> bool:
+        """The compiled kernels have float32-block variants (half the memory traffic)."""
+        return self._k is not None
+
+    @property
     def uses_kernels(self) -> bool:
         return self._k is not None
 
@@ -184,7 +252,21 @@ class NumpyBackend(Backend):
         return np.array(x, dtype=dtype, order="C", copy=True)
 
     def block(self, x, dtype):
-        return np.array(x, dtype=dtype, order="C", copy=True)
+        shape = np.shape(x)
+        if len(shape) != 2 or not isinstance(x, np.ndarray):
+            return np.array(x, dtype=dtype, order="C", copy=True)
+        a = self._take(shape, dtype)
+        if a is None:
+            a = np.empty(shape, dtype=dtype)
+        # row slices in parallel: a fresh page is touched (faulted in and zeroed) by
+        # the thread that copies into it, so this splits that cost too
+        self._run(lambda r0, r1: np.copyto(a[r0:r1], x[r0:r1], casting="unsafe"), self._row_chunks(shape[0], a.size))
+        return a
+
+    def as_block(self, x, dtype):
+        if isinstance(x, np.ndarray) and x.ndim == 2 and x.dtype == dtype and x.flags.c_contiguous:
+            return x
+        return self.block(x, dtype)
 
     def to_numpy(self, x):
         return np.asarray(x)
@@ -193,7 +275,7 @@ class NumpyBackend(Backend):
         idx = np.ascontiguousarray(idx, dtype=np.int64)
         if self._fast(X, part):
             n, k, kk = X.shape[0], X.shape[1], idx.size
-            f = self._k.bigplan_put_columns
+            f = self._kern("put_columns", X)
             self._run(lambda r0, r1: f(r0, r1, k, kk, _ptr(X), _ptr(idx), _ptr(part)), self._row_chunks(n, part.size))
             return X
         X[:, idx] = part
@@ -202,10 +284,10 @@ class NumpyBackend(Backend):
     def take_columns(self, X, idx):
         idx = np.ascontiguousarray(idx, dtype=np.int64)
         n = X.shape[0]
-        out = np.empty((n, idx.size), dtype=X.dtype)
+        out = self.empty((n, idx.size), X.dtype)
         if self._fast(X):
             k, kk = X.shape[1], idx.size
-            f = self._k.bigplan_take_columns
+            f = self._kern("take_columns", X)
             self._run(lambda r0, r1: f(r0, r1, k, kk, _ptr(X), _ptr(idx), _ptr(out)), self._row_chunks(n, X.size))
             return out
         rows = max(1, _TILE // max(X.shape[1], 1))
@@ -231,12 +313,20 @@ class NumpyBackend(Backend):
         return list(self._pool.map(lambda c: fn(*c), chunks))
 
     def _fast(self, *arrays) -> bool:
-        """Whether the compiled kernels apply: float64, C-contiguous blocks."""
-        return self._k is not None and all(a.dtype == np.float64 and a.flags.c_contiguous for a in arrays)
+        """Whether the compiled kernels apply: C-contiguous blocks, all float64 or all float32."""
+        if self._k is None:
+            return False
+        dt = arrays[0].dtype
+        return dt in (np.float64, np.float32) and all(a.dtype == dt and a.flags.c_contiguous for a in arrays)
+
+    def _kern(self, name, X):
+        """The compiled block kernel ``name`` for the dtype of block ``X``."""
+        return getattr(self._k, f"bigplan_{name}{'_s' if X.dtype == np.float32 else ''}")
 
     def _elementwise(self, kernel, numpy_tile, n, k, *args):
         """Run a fused update over row slices: compiled, or NumPy in small tiles."""
-        if kernel and self._fast(*args):
+        if self._fast(*args):
+            kernel = self._kern(kernel, args[0])
             ptrs = [_ptr(a) for a in args]
             self._run(lambda r0, r1: kernel(r0, r1, k, *ptrs), self._row_chunks(n, n * k))
             return
@@ -260,33 +350,26 @@ class NumpyBackend(Backend):
             cuts = np.searchsorted(csr.indptr, targets).tolist()
             edges = [0, *cuts, n]
             bounds = tuple((a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a)
-        if self._k is None or not _hub_rows(csr):
-            return CsrOperator(csr, bounds)
-        blocks = []
-        for r0, r1 in bounds:
-            c = csr[r0:r1].tocsc()
-            c.sort_indices()
-            rows = c.indices.astype(csr.indices.dtype, copy=False) + csr.indices.dtype.type(r0)
-            blocks.append((r0, r1, c.indptr.astype(csr.indices.dtype, copy=False), rows, c.data))
-        return CsrOperator(csr, bounds, "scatter", tuple(blocks))
+        return CsrOperator(csr, bounds)
+
+    def _spmm_kind(self, data_dtype, X, out) -> str | None:
+        """Kernel family for these coefficients and blocks, or None for the SciPy fallback.
+
+        ``d``: float64 coefficients and blocks; ``f``: float32 coefficients read into
+        float64 blocks; ``ff``: float32 coefficients and blocks.
+        """
+        if not self._fast(X, out):
+            return None
+        if X.dtype == np.float64:
+            return {np.dtype(np.float64): "d", np.dtype(np.float32): "f"}.get(np.dtype(data_dtype))
+        return "ff" if data_dtype == np.float32 else None
 
     def _spmm_rows(self, op, X, out, r0, r1, subtract):
         A = op.csr
         k = X.shape[1]
-        if op.mode == "scatter" and self._fast(X, out):
-            blk = next(b for b in op.scatter if b[0] == r0)
-            _, _, ip, ind, data = blk
-            f = getattr(
-                self._k,
-                f"bigplan_spmm_csc_{'d' if data.dtype == np.float64 else 'f'}_{'i32' if ind.dtype == np.int32 else 'i64'}",
-            )
-            f(r0, r1, A.shape[1], k, _ptr(ip), _ptr(ind), _ptr(data), _ptr(X), _ptr(out), int(subtract))
-            return
-        if self._fast(X, out) and A.dtype in (np.float64, np.float32):
-            f = getattr(
-                self._k,
-                f"bigplan_spmm_{'d' if A.dtype == np.float64 else 'f'}_{'i32' if A.indices.dtype == np.int32 else 'i64'}",
-            )
+        kind = self._spmm_kind(A.dtype, X, out)
+        if kind is not None:
+            f = getattr(self._k, f"bigplan_spmm_{kind}_{'i32' if A.indices.dtype == np.int32 else 'i64'}")
             f(r0, r1, k, _ptr(A.indptr), _ptr(A.indices), _ptr(A.data), _ptr(X), _ptr(out), int(subtract))
             return
         o = out[r0:r1]
@@ -305,9 +388,79 @@ class NumpyBackend(Backend):
 
     def _spmm(self, op, X, out, subtract):
         if out is None or out is X:
-            out = np.empty_like(X)
+            out = self.empty(X.shape, X.dtype)
         self._run(lambda r0, r1: self._spmm_rows(op, X, out, r0, r1, subtract), list(op.bounds))
         return out
+
+    def _spmm_dots(self, op, X, Z, out, mode):
+        """``(I - A) X`` into ``out`` with per-column sums (mode 1: Z.Y; mode 2: Y.Y and Y.X), or None."""
+        A = op.csr
+        n, k = X.shape
+        kind = self._spmm_kind(A.dtype, X, X)
+        if kind is None or not self._fast(X, out, *(() if Z is None else (Z,))):
+            return None
+        f = getattr(self._k, f"bigplan_spmm_dots_{kind}_{'i32' if A.indices.dtype == np.int32 else 'i64'}")
+        parts = [(np.empty(k), np.empty(k)) for _ in op.bounds]
+        zp = 0 if Z is None else _ptr(Z)
+        ptrs = (_ptr(A.indptr), _ptr(A.indices), _ptr(A.data), _ptr(X), _ptr(out), zp, mode)
+        self._run(lambda i: f(*op.bounds[i], k, *ptrs, _ptr(parts[i][0]), _ptr(parts[i][1])),
+                  [(i,) for i in range(len(op.bounds))])
+        return sum(p[0] for p in parts), sum(p[1] for p in parts)
+
+    def i_minus_dot(self, op, X, Z, out=None):
+        if out is None or out is X:
+            out = self.empty(X.shape, X.dtype)
+        got = self._spmm_dots(op, X, Z, out, 1)
+        if got is None:
+            return super().i_minus_dot(op, X, Z, out=out)
+        return out, got[0]
+
+    def i_minus_dot2(self, op, X, out=None):
+        if out is None or out is X:
+            out = self.empty(X.shape, X.dtype)
+        got = self._spmm_dots(op, X, None, out, 2)
+        if got is None:
+            return super().i_minus_dot2(op, X, out=out)
+        return out, got[0], got[1]
+
+    def residual(self, op, B, X, out_dtype=None, out=None):
+        A = op.csr
+        n, k = X.shape
+        out_dtype = np.dtype(out_dtype or X.dtype)
+        kind = self._spmm_kind(A.dtype, X, X)
+        if kind not in ("d", "f") or not self._fast(B, X) or out_dtype not in (np.float64, np.float32):
+            return super().residual(op, B, X, out_dtype=out_dtype)
+        f = getattr(self._k, f"bigplan_residual_{kind}_{'i32' if A.indices.dtype == np.int32 else 'i64'}")
+        ok = out is not None and out.shape == (n, k) and out.dtype == out_dtype and out.flags.c_contiguous
+        R = out if ok else self.empty((n, k), out_dtype)
+        r64, r32 = (_ptr(R), 0) if out_dtype == np.float64 else (0, _ptr(R))
+        parts = [np.empty(k) for _ in op.bounds]
+        ptrs = (_ptr(A.indptr), _ptr(A.indices), _ptr(A.data), _ptr(B), _ptr(X), r64, r32)
+        self._run(lambda i: f(*op.bounds[i], k, *ptrs, _ptr(parts[i])), [(i,) for i in range(len(op.bounds))])
+        return R, np.sqrt(sum(parts))
+
+    def add_widened(self, X, D):
+        if self._k is None or X.dtype != np.float64 or D.dtype != np.float32 or X.shape != D.shape \
+                or not (X.flags.c_contiguous and D.flags.c_contiguous):
+            return super().add_widened(X, D)
+        n, k = X.shape
+        f = self._k.bigplan_add_widened
+        self._run(lambda r0, r1: f(r0, r1, k, _ptr(X), _ptr(D)), self._row_chunks(n, n * k))
+        return X
+
+    def step_end(self, X, P, S, T, Z, alpha, omega, out=None):
+        out = S if out is None else out
+        n, k = X.shape
+        alpha = np.ascontiguousarray(alpha, dtype=X.dtype)
+        omega = np.ascontiguousarray(omega, dtype=X.dtype)
+        if not self._fast(X, P, S, T, Z, out, alpha, omega):
+            return super().step_end(X, P, S, T, Z, alpha, omega, out=out)
+        chunks = self._row_chunks(n, n * k)
+        parts = [(np.empty(k), np.empty(k)) for _ in chunks]
+        f = self._kern("step_end", X)
+        ptrs = tuple(_ptr(a) for a in (X, P, S, T, Z, alpha, omega, out))
+        self._run(lambda i: f(*chunks[i], k, *ptrs, _ptr(parts[i][0]), _ptr(parts[i][1])), [(i,) for i in range(len(chunks))])
+        return X, out, sum(p[0] for p in parts), sum(p[1] for p in parts)
 
     def matmat(self, op, X, out=None):
         return self._spmm(op, X, out, subtract=False)
@@ -331,17 +484,30 @@ class NumpyBackend(Backend):
         chunks = self._row_chunks(n, n * k)
         if self._fast(X, Y):
             parts = [np.empty(k) for _ in chunks]
+            f = self._kern("coldot", X)
             self._run(
-                lambda r0, r1: self._k.bigplan_coldot(
+                lambda r0, r1: f(
                     r0, r1, k, _ptr(X), _ptr(Y), _ptr(parts[chunks.index((r0, r1))])
                 ),
                 chunks,
             )
-        elif k == 1:
+        elif k == 1 and X.dtype == np.float64:
             parts = self._run(lambda a, b: np.array([np.dot(X[a:b, 0], Y[a:b, 0])]), chunks)
-        else:
-            parts = self._run(lambda a, b: np.einsum("ij,ij->j", X[a:b], Y[a:b]), chunks)
+        else:  # column sums accumulate in float64, as the kernels do, whatever the block type
+            parts = self._run(lambda a, b: np.einsum("ij,ij->j", X[a:b], Y[a:b], dtype=np.float64), chunks)
         return parts[0] if len(parts) == 1 else np.sum(parts, axis=0)
+
+    def colrange(self, X):
+        n, k = X.shape
+        if n == 0 or not self._fast(X):
+            return super().colrange(X)
+        chunks = self._row_chunks(n, n * k)
+        parts = [(np.empty(k), np.empty(k)) for _ in chunks]
+        f = self._kern("colrange", X)
+        self._run(lambda i: f(*chunks[i], k, _ptr(X), _ptr(parts[i][0]), _ptr(parts[i][1])), [(i,) for i in range(len(chunks))])
+        lo = np.min([p[0] for p in parts], axis=0)  # NaN propagates through np.min/np.max
+        hi = np.max([p[1] for p in parts], axis=0)
+        return lo, hi
 
     def coldot2(self, X, Y):
         n, k = X.shape
@@ -349,7 +515,7 @@ class NumpyBackend(Backend):
             return super().coldot2(X, Y)
         chunks = self._row_chunks(n, n * k)
         parts = [(np.empty(k), np.empty(k)) for _ in chunks]
-        f = self._k.bigplan_coldot2
+        f = self._kern("coldot2", X)
         self._run(lambda i: f(*chunks[i], k, _ptr(X), _ptr(Y), _ptr(parts[i][0]), _ptr(parts[i][1])), [(i,) for i in range(len(chunks))])
         return sum(p[0] for p in parts), sum(p[1] for p in parts)
 
@@ -361,7 +527,7 @@ class NumpyBackend(Backend):
             return super().axpy_dots(a, X, Y, Z, out=out)
         chunks = self._row_chunks(n, n * k)
         parts = [(np.empty(k), np.empty(k)) for _ in chunks]
-        f = self._k.bigplan_axpy_dots
+        f = self._kern("axpy_dots", X)
         ptrs = (_ptr(a), _ptr(X), _ptr(Y), _ptr(out), _ptr(Z))
         self._run(lambda i: f(*chunks[i], k, *ptrs, _ptr(parts[i][0]), _ptr(parts[i][1])), [(i,) for i in range(len(chunks))])
         return out, sum(p[0] for p in parts), sum(p[1] for p in parts)
@@ -378,7 +544,7 @@ class NumpyBackend(Backend):
                 np.multiply(X[r0:r1], a, out=out[r0:r1])
                 out[r0:r1] += Y[r0:r1]
 
-        self._elementwise(self._k and self._k.bigplan_axpy, tile, n, k, a, X, Y, out)
+        self._elementwise("axpy", tile, n, k, a, X, Y, out)
         return out
 
     def p_update(self, r, p, v, beta, omega):
@@ -393,7 +559,7 @@ class NumpyBackend(Backend):
             pp -= v[r0:r1] * bo
             pp += r[r0:r1]
 
-        self._elementwise(self._k and self._k.bigplan_p_update, tile, n, k, r, p, v, beta, omega)
+        self._elementwise("p_update", tile, n, k, r, p, v, beta, omega)
         return p
 
     def xs_update(self, x, p, s, alpha, omega):
@@ -406,5 +572,5 @@ class NumpyBackend(Backend):
             xx += p[r0:r1] * alpha
             xx += s[r0:r1] * omega
 
-        self._elementwise(self._k and self._k.bigplan_xs_update, tile, n, k, x, p, s, alpha, omega)
+        self._elementwise("xs_update", tile, n, k, x, p, s, alpha, omega)
         return x

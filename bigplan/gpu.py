@@ -139,6 +139,11 @@ class CupyBackend(Backend):
     def block(self, x, dtype):
         return self._cp.array(x, dtype=dtype, order="F", copy=True)
 
+    def as_block(self, x, dtype):
+        if isinstance(x, self._cp.ndarray) and x.ndim == 2 and x.dtype == dtype and x.flags.f_contiguous:
+            return x
+        return self.block(x, dtype)
+
     def zeros(self, shape, dtype):
         return self._cp.zeros(shape, dtype=dtype, order="F")
 

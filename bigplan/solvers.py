@@ -125,7 +125,7 @@ class Refined(Method):
     """
 
     inner: Method = field(default_factory=BiCGSTAB)
-    inner_rtol: float = 1e-5
+    inner_rtol: float = 1e-6
     max_outer: int = 12
     name = "refined"
 
@@ -150,14 +150,27 @@ class Auto(Method):
         Use the Neumann series when its predicted iterations (from the certified
         spectral-radius bound) are at most this many: it then costs no more
         products than BiCGSTAB and fewer block updates.
+    refine_from : int
+        Use :class:`Refined` (float32 inner solves, float64 residuals) when the
+        block of plans holds at least this many numbers (products x plans) and
+        the backend has fast float32 block kernels.  Past the caches a product
+        is bound by memory traffic, which float32 halves; below, float64
+        BiCGSTAB is as fast and needs fewer iterations.  A plan that refinement
+        does not bring to the tolerance is finished by float64 BiCGSTAB.
     """
 
     dense_below: int = 2000
     neumann_below: int = 12
+    refine_from: int = 1_000_000
     name = "auto"
 
-    def choose(self, economy, k: int = 1, *, rtol: float = 1e-10) -> tuple[Method, str]:
-        """Return ``(method, reason)`` for this economy and batch size."""
+    def choose(self, economy, k: int = 1, *, rtol: float = 1e-10, backend=None, dtype=np.float64) -> tuple[Method, str]:
+        """Return ``(method, reason)`` for this economy and batch size.
+
+        ``backend`` (a :class:`~bigplan.backend.Backend`) and ``dtype`` (the
+        working precision) decide whether mixed precision is on offer; without a
+        backend it is not.
+        """
         n = economy.n
         if n <= self.dense_below:
             return Direct(), (
@@ -171,6 +184,13 @@ class Auto(Method):
                 "no more than BiCGSTAB, with fewer block updates"
             )
         bound = f"<= {hi:.3g}" if math.isfinite(hi) else "unchecked"
+        fast32 = backend is not None and getattr(backend, "fast_float32", False)
+        if fast32 and np.dtype(dtype) == np.float64 and n * k >= self.refine_from:
+            return Refined(), (
+                f"n={n} sparse, {k} plan(s) ({n * k:,} numbers per block >= {self.refine_from:,}), spectral radius "
+                f"{bound}: products are bound by memory traffic, so BiCGSTAB runs in float32 (half the bytes) "
+                "inside float64 iterative refinement; every plan is checked by its float64 residual"
+            )
         return BiCGSTAB(), (
             f"n={n} sparse (nnz={economy.nnz}), spectral radius {bound}: BiCGSTAB needs several times fewer "
             "products than the Neumann series on realistic economies; dense LU would need "
@@ -270,18 +290,57 @@ def _check_memory(bk: Backend, economy, k: int, blocks: int, dtype, transpose: b
 _COMPACT_FRACTION = 0.5
 
 
-def _bicgstab(bk: Backend, op, B, X, tol, maxiter, max_restarts, st):
-    """Batched BiCGSTAB on the columns of ``B`` (host ``tol`` per column)."""
+def _work_block(bk: Backend, work, name: str, like, zero: bool):
+    """A block shaped like ``like`` from the workspace ``work`` (made on first use).
+
+    The inner solves of one refinement reuse their blocks: in a virtual machine
+    whose host reclaims freed memory, fresh pages cost more than the products.
+    """
+    if work is None or not bk.mutable:
+        return bk.zeros(like.shape, like.dtype) if zero else bk.block(like, like.dtype)
+    a = work.get(name)
+    if a is None or a.shape != like.shape or a.dtype != like.dtype:
+        a = bk.zeros(like.shape, like.dtype)
+        work[name] = a
+    elif zero:
+        a.fill(0)
+    return a
+
+
+def _bicgstab_run(
+    bk: Backend, op, B, X, tol, maxiter, max_restarts, st, verify: bool = True, own_b: bool = False, work=None
+):
+    """Batched BiCGSTAB on the columns of ``B`` (host ``tol`` per column).
+
+    With ``verify`` (the default) a plan whose recurrence residual meets its
+    tolerance is accepted only after its true residual ``b - (I - A) x`` does,
+    and restarted from there otherwise.  The inner solves of iterative
+    refinement pass ``verify=False``: there the outer float64 residual is the
+    check, and a plan stops when its recurrence residual meets the tolerance
+    (or breaks down, marked not converged).  ``X=None`` starts from zero;
+    with ``own_b`` as well (and no ``verify``, which rereads ``B``) the
+    residual takes over ``B``'s memory instead of copying it.  ``work`` (a
+    dict, with ``verify=False``) keeps the blocks for the next call.
+    """
+    if verify:
+        work = None  # compaction replaces the blocks
+    B0 = B
     xp = bk.xp
     k = B.shape[1]
     conv = np.zeros(k, bool)
     res = np.full(k, np.inf)
     its = np.zeros(k, np.int64)
     restarts = np.zeros(k, np.int64)
+    scratch = st.setdefault("_scratch", [])  # blocks the wrapper hands back to the backend
 
-    R = _residual(bk, op, B, X)
-    st["matvecs"] += k
-    rn = bk.to_numpy(bk.colnorm(R))
+    if X is None:  # start from zero: the residual is B itself, no product needed
+        rn = bk.colnorm(B)
+        R = B if (own_b and not verify and bk.mutable) else bk.block(B, B.dtype)
+        X = _work_block(bk, work, "X", B, zero=True)
+    else:
+        R, rn = bk.residual(op, B, X)
+        st["matvecs"] += k
+    rn = bk.to_numpy(rn)
     res[:] = rn
     frozen = rn <= tol  # local columns that are finished (their x is final)
     conv[frozen] = True
@@ -292,7 +351,12 @@ def _bicgstab(bk: Backend, op, B, X, tol, maxiter, max_restarts, st):
 
     ka = R.shape[1]
     one = xp.ones(ka, dtype=R.dtype)
-    Rhat, P, V, T = bk.block(R, R.dtype), bk.zeros(R.shape, R.dtype), bk.zeros(R.shape, R.dtype), bk.zeros(R.shape, R.dtype)
+    Rhat = _work_block(bk, work, "Rhat", R, zero=False)
+    if work is not None and bk.mutable:
+        Rhat[...] = R
+    P, V, T = (_work_block(bk, work, name, R, zero=True) for name in ("P", "V", "T"))
+    if work is None:
+        scratch[:] = [lambda: [a for a in (R, Rhat, P, V, T) if a is not B0]]
     rho_prev, alpha, omega = one, one, one
     zero = xp.zeros((), dtype=R.dtype)
     live = xp.asarray(~frozen)
@@ -301,18 +365,15 @@ def _bicgstab(bk: Backend, op, B, X, tol, maxiter, max_restarts, st):
         with np.errstate(divide="ignore", invalid="ignore"):
             beta = xp.where(live, (rho / rho_prev) * (alpha / omega), zero)
         P = bk.p_update(R, P, V, beta, omega)
-        V = bk.i_minus(op, P, out=V)
-        denom = bk.coldot(Rhat, V)
+        V, denom = bk.i_minus_dot(op, P, Rhat, out=V)  # v = (I - A) p and (rhat, v) in one pass
         ok_a = (denom != 0) & xp.isfinite(denom) & (rho != 0)
         alpha = xp.where(ok_a & live, rho / xp.where(ok_a, denom, 1), zero)
         S = bk.axpy(-alpha, V, R, out=R)  # R is not needed again: S takes its memory
-        T = bk.i_minus(op, S, out=T)
-        tt, ts = bk.coldot2(T, S)
+        T, tt, ts = bk.i_minus_dot2(op, S, out=T)  # t = (I - A) s with (t, t) and (t, s)
         ok_w = (tt > 0) & xp.isfinite(tt)
         omega = xp.where(ok_w & live, ts / xp.where(ok_w, tt, 1), zero)
-        X = bk.xs_update(X, P, S, alpha, omega)
-        # r = s - omega t, with ||r||^2 and the next rho = (rhat, r) in the same pass
-        R, rr, rho_next = bk.axpy_dots(-omega, T, S, Rhat, out=S)
+        # x += alpha p + omega s and r = s - omega t, with ||r||^2 and the next rho = (rhat, r), in one pass
+        X, R, rr, rho_next = bk.step_end(X, P, S, T, Rhat, alpha, omega, out=S)
         rho_prev, rho = rho, rho_next
         st["matvecs"] += 2 * int((~frozen).sum())
         flags = xp.stack([xp.sqrt(xp.maximum(rr, 0)), (ok_a & ok_w & (omega != 0)).astype(R.dtype)])
@@ -322,26 +383,37 @@ def _bicgstab(bk: Backend, op, B, X, tol, maxiter, max_restarts, st):
         cand = ~frozen & ((rn <= tol[active]) | ~healthy | ~np.isfinite(rn))
         if not cand.any():
             continue
-        # verify candidates with the true residual; restart those that drifted or broke down
         loc = np.flatnonzero(cand)
-        Rt = _residual(bk, op, bk.take_columns(B, loc), bk.take_columns(X, loc))
-        st["matvecs"] += loc.size
-        rt = bk.to_numpy(bk.colnorm(Rt))
-        good = np.isfinite(rt) & (rt <= tol[active[loc]])
-        res[active[loc]] = rt
-        conv[active[loc[good]]] = True
-        finished = loc[good]
-        again = loc[~good]
-        if again.size:
-            restarts[active[again]] += 1
-            give_up = (restarts[active[again]] > max_restarts) | ~np.isfinite(rt[~good])
-            finished = np.concatenate([finished, again[give_up]])
-            again = again[~give_up]
+        if not verify:  # inner solve: the recurrence residual decides, the caller checks
+            fin_ok = np.isfinite(rn[loc]) & (rn[loc] <= tol[active[loc]]) & healthy[loc]
+            res[active[loc]] = rn[loc]
+            conv[active[loc[fin_ok]]] = True
+            finished, again = loc, loc[:0]
+        else:
+            # verify candidates with the true residual; restart those that drifted or broke down
+            if 2 * loc.size >= ka:  # most columns: one fused pass over the whole block beats copying columns out
+                Rt, rt = bk.residual(op, B, X)
+                rt, sel = bk.to_numpy(rt)[loc], loc
+                st["matvecs"] += ka
+            else:
+                Rt, rt = bk.residual(op, bk.take_columns(B, loc), bk.take_columns(X, loc))
+                rt, sel = bk.to_numpy(rt), np.arange(loc.size)
+                st["matvecs"] += loc.size
+            good = np.isfinite(rt) & (rt <= tol[active[loc]])
+            res[active[loc]] = rt
+            conv[active[loc[good]]] = True
+            finished = loc[good]
+            again = loc[~good]
+            if again.size:
+                restarts[active[again]] += 1
+                give_up = (restarts[active[again]] > max_restarts) | ~np.isfinite(rt[~good])
+                finished = np.concatenate([finished, again[give_up]])
+                again = again[~give_up]
         frozen[finished] = True
         if again.size:
             mask = np.zeros(ka, bool)
             mask[again] = True
-            Rfull_t = _put_columns(bk, bk.zeros(R.shape, R.dtype), again, bk.take_columns(Rt, np.searchsorted(loc, again)))
+            Rfull_t = _put_columns(bk, bk.zeros(R.shape, R.dtype), again, bk.take_columns(Rt, sel[np.searchsorted(loc, again)]))
             m = xp.asarray(mask)
             R = _set_columns_where(bk, R, m, Rfull_t)
             Rhat = _set_columns_where(bk, Rhat, m, Rfull_t)
@@ -352,7 +424,9 @@ def _bicgstab(bk: Backend, op, B, X, tol, maxiter, max_restarts, st):
             rho = bk.coldot(Rhat, R)  # restarted plans begin again with rho = (r, r)
         if frozen.all():
             return _put_columns(bk, Xfull, active, X) if Xfull is not X else X, conv, res, its, int(restarts.sum())
-        if frozen.sum() >= _COMPACT_FRACTION * ka:
+        # Inner solves are short and their plans finish within an iteration or two of
+        # each other: copying every block out would cost more than the products it saves.
+        if verify and frozen.sum() >= _COMPACT_FRACTION * ka:
             done = np.flatnonzero(frozen)
             keep = np.flatnonzero(~frozen)
             Xfull = _put_columns(bk, Xfull, active[done], bk.take_columns(X, done))
@@ -370,6 +444,15 @@ def _bicgstab(bk: Backend, op, B, X, tol, maxiter, max_restarts, st):
     res[active[left]] = bk.to_numpy(bk.colnorm(Rt))
     conv[active[left]] = res[active[left]] <= tol[active[left]]
     return (_put_columns(bk, Xfull, active, X) if Xfull is not X else X), conv, res, its, int(restarts.sum())
+
+
+def _bicgstab(bk: Backend, op, B, X, tol, maxiter, max_restarts, st, verify: bool = True, own_b: bool = False, work=None):
+    """:func:`_bicgstab_run`, handing its work blocks back to the backend when it returns."""
+    try:
+        return _bicgstab_run(bk, op, B, X, tol, maxiter, max_restarts, st, verify=verify, own_b=own_b, work=work)
+    finally:
+        for get in st.pop("_scratch", []):
+            bk.release(*get())
 
 
 def _neumann(bk: Backend, op, B, X, tol, maxiter, st):
@@ -406,38 +489,70 @@ def _neumann(bk: Backend, op, B, X, tol, maxiter, st):
     return (_put_columns(bk, Xfull, active, X) if Xfull is not X else X), conv, res, its
 
 
-def _refined(bk: Backend, economy, B, X, tol, transpose: bool, meth: Refined, rtol: float, st):
-    """Iterative refinement: float64 residuals, float32 corrections."""
+# The last correction of a refinement aims at this fraction of the tolerance: the
+# float64 residual after it exceeds the float32 recurrence's by rounding, and a
+# missed target costs a whole further correction.
+_LAST_STEP_MARGIN = 0.1
+
+
+def _refined(bk: Backend, economy, B, X, tol, transpose: bool, meth: Refined, st):
+    """Iterative refinement: float64 residuals, float32 corrections.
+
+    ``X`` is a float64 warm start, or None: the first correction then solves for
+    ``B`` itself and needs no float64 product.  Each later step computes the
+    float64 residual, rounded to float32 in the same pass, solves for the
+    correction in float32 to ``inner_rtol`` and adds it.  A plan is converged
+    only when its float64 residual meets ``tol``.
+    """
     k = B.shape[1]
     op64 = _operator(bk, economy, transpose, np.float64)
     op32 = _operator(bk, economy, transpose, np.float32)
     conv = np.zeros(k, bool)
-    res = np.full(k, np.inf)
     its = np.zeros(k, np.int64)
     restarts = 0
     pred = _neumann_iterations(economy.productivity.upper, meth.inner_rtol) or 500
     inner_max = meth.inner.maxiter or (max(200, 2 * pred) if isinstance(meth.inner, BiCGSTAB) else 2 * pred + 50)
-    for _outer in range(meth.max_outer + 1):
-        R = _residual(bk, op64, B, X)
+    if X is None:
+        R32, rn = bk.block(B, np.float32), bk.colnorm(B)
+    else:
+        R32, rn = bk.residual(op64, B, X, out_dtype=np.float32)
         st["matvecs"] += k
-        rn = bk.to_numpy(bk.colnorm(R)).astype(np.float64)
-        res[:] = rn
+    work = {}  # the inner solves' blocks, reused from one correction to the next
+    stalled = np.zeros(k, bool)
+    prev = np.full(k, np.inf)
+    for outer in range(meth.max_outer + 1):
+        rn = bk.to_numpy(rn).astype(np.float64)
+        res = rn.copy()
         conv = np.isfinite(rn) & (rn <= tol)
-        if conv.all() or _outer == meth.max_outer:
+        # a correction that did not halve the residual will not do better next time
+        # (float32 cannot represent this plan's residual, or the inner solve failed)
+        stalled |= ~conv & ~(rn <= 0.5 * prev)
+        prev = rn
+        if (conv | stalled).all() or outer == meth.max_outer:
             break
-        R32 = bk.block(R, np.float32)
-        D = bk.zeros(R32.shape, np.float32)
-        itol = np.maximum(meth.inner_rtol * rn, 1e-300).astype(np.float64)
-        itol[conv] = np.inf  # finished plans take no inner steps
+        # each correction needs only to bring the residual to the target: reducing it
+        # further than _LAST_STEP_MARGIN * tol would cost iterations nobody asked for
+        itol = np.maximum(np.maximum(meth.inner_rtol * rn, _LAST_STEP_MARGIN * tol), 1e-300)
+        itol[conv | stalled] = np.inf  # finished plans take no inner steps
         sti = {"matvecs": 0}
-        if isinstance(meth.inner, BiCGSTAB):
-            D, _cv, _rs, it, rst = _bicgstab(bk, op32, R32, D, itol, inner_max, meth.inner.max_restarts, sti)
+        if isinstance(meth.inner, BiCGSTAB):  # from zero: the first residual is r, with no product
+            D, _cv, _rs, it, rst = _bicgstab(
+                bk, op32, R32, None, itol, inner_max, meth.inner.max_restarts, sti, verify=False, own_b=True, work=work
+            )
+            if bk.mutable:
+                work["R"] = R32  # taken over by the inner solve, free again: the next residual goes there
             restarts += rst
-        else:
-            D, _cv, _rs, it = _neumann(bk, op32, R32, D, itol, inner_max, sti)
+        else:  # from the first term of the series, r
+            D, _cv, _rs, it = _neumann(bk, op32, R32, bk.block(R32, np.float32), itol, inner_max, sti)
+        del R32
         its += it
         st["matvecs"] += sti["matvecs"]
-        X = bk.lincomb(X, bk.block(D, np.float64), 1.0, out=X)
+        X = bk.block(D, np.float64) if X is None else bk.add_widened(X, D)
+        del D
+        R32, rn = bk.residual(op64, B, X, out_dtype=np.float32, out=work.get("R"))
+        st["matvecs"] += k
+    work["R"] = R32
+    bk.release(*{id(a): a for a in work.values()}.values())
     return X, conv, res, its, restarts
 
 
@@ -501,7 +616,10 @@ def solve_block(
     k = B.shape[1]
     reason = "chosen by the caller"
     if isinstance(meth, Auto):
-        meth, reason = meth.choose(economy, k, rtol=rtol)
+        meth, reason = meth.choose(economy, k, rtol=rtol, backend=bk, dtype=dtype)
+        auto_refined = isinstance(meth, Refined)
+    else:
+        auto_refined = False
     n = economy.n
     if B.shape[0] != n:
         raise ShapeError(f"right-hand side has {B.shape[0]} rows for {n} products")
@@ -509,7 +627,7 @@ def solve_block(
     # device memory is checked before anything large is put on the device
     blocks = {BiCGSTAB: 12, Neumann: 7, Refined: 16}.get(type(meth), 3)
     chunk = _check_memory(bk, economy, k, blocks, np.float32 if isinstance(meth, Refined) else dtype, transpose)
-    Bd = bk.block(B, dtype)
+    Bd = bk.as_block(B, dtype)  # read only: no solver writes into the right-hand sides
     bnorm = bk.to_numpy(bk.colnorm(Bd)).astype(np.float64)
     tol = np.maximum(rtol * bnorm, atol)
     st = {"matvecs": 0}
@@ -524,18 +642,17 @@ def solve_block(
         its = np.zeros(k, np.int64)
         st["matvecs"] += k
         restarts = 0
-    elif isinstance(meth, Refined):
-        if dtype != np.float64:
-            raise ValueError(f"method='refined' computes residuals in float64; got dtype={dtype}")
-        X = bk.block(Bd if x0 is None else x0, np.float64)
-        if X.shape != Bd.shape:
-            raise ShapeError(f"x0 has shape {X.shape}; it must match the right-hand side {Bd.shape}")
-        X, conv, res, its, restarts = _refined(bk, economy, Bd, X, tol, transpose, meth, rtol, st)
     else:
-        op = _operator(bk, economy, transpose, dtype)
+        if isinstance(meth, Refined):
+            if dtype != np.float64:
+                raise ValueError(f"method='refined' computes residuals in float64; got dtype={dtype}")
+            op = None
+        else:
+            op = _operator(bk, economy, transpose, dtype)
         if x0 is None:
-            # x0 = y: the first term of the series, already below x* when y >= 0
-            X = bk.block(Bd, dtype)
+            # refined: the first correction solves for y itself; the others start from
+            # x0 = y, the first term of the series, already below x* when y >= 0
+            X = None if isinstance(meth, Refined) else bk.block(Bd, dtype)
         else:
             X = bk.block(x0, dtype)
             if X.shape != Bd.shape:
@@ -545,7 +662,7 @@ def solve_block(
             if maxiter is None:
                 pred = _neumann_iterations(economy.productivity.upper, rtol) or 500
                 maxiter = max(200, 2 * pred)
-        else:
+        elif isinstance(meth, Neumann):
             maxiter = meth.maxiter
             if maxiter is None:
                 pred = _neumann_iterations(economy.productivity.upper, rtol)
@@ -558,10 +675,13 @@ def solve_block(
         for c0 in range(0, k, chunk):
             sl = np.arange(c0, min(k, c0 + chunk))
             Bc = Bd if chunk >= k else bk.take_columns(Bd, sl)
-            Xc = X if chunk >= k else bk.take_columns(X, sl)
+            Xc = X if (chunk >= k or X is None) else bk.take_columns(X, sl)
             stc = {"matvecs": 0}
             if isinstance(meth, BiCGSTAB):
                 Xc, cv, rs, it, rst = _bicgstab(bk, op, Bc, Xc, tol[sl], maxiter, meth.max_restarts, stc)
+                restarts += rst
+            elif isinstance(meth, Refined):
+                Xc, cv, rs, it, rst = _refined(bk, economy, Bc, Xc, tol[sl], transpose, meth, stc)
                 restarts += rst
             else:
                 Xc, cv, rs, it = _neumann(bk, op, Bc, Xc, tol[sl], maxiter, stc)
@@ -572,6 +692,21 @@ def solve_block(
             itss.append(it)
         X = parts[0] if len(parts) == 1 else bk.xp.concatenate(parts, axis=1)
         conv, res, its = np.concatenate(convs), np.concatenate(ress), np.concatenate(itss)
+        if auto_refined and not conv.all():
+            # float32 could not carry these plans (badly scaled or nearly unproductive):
+            # float64 BiCGSTAB finishes them from where refinement left them
+            bad = np.flatnonzero(~conv)
+            op = _operator(bk, economy, transpose, np.float64)
+            pred = _neumann_iterations(economy.productivity.upper, rtol) or 500
+            stc = {"matvecs": 0}
+            Xb, cv, rs, it, rst = _bicgstab(
+                bk, op, bk.take_columns(Bd, bad), bk.take_columns(X, bad), tol[bad], max(200, 2 * pred), 4, stc
+            )
+            X = bk.put_columns(X, bad, Xb)
+            conv[bad], res[bad], its[bad] = cv, rs, its[bad] + it
+            restarts += rst
+            st["matvecs"] += stc["matvecs"]
+            notes.append(f"{bad.size} plan(s) finished by float64 BiCGSTAB after mixed-precision refinement")
     bk.synchronize()
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = np.where(bnorm > 0, res / np.where(bnorm > 0, bnorm, 1), res)
@@ -600,6 +735,8 @@ def raise_if_failed(bs: BlockSolve, rtol: float, what: str, economy) -> None:
         "bicgstab": "try method='neumann' (monotone, always converges for a productive economy) or a larger maxiter",
         "neumann": "raise maxiter, or use method='bicgstab'",
         "direct": "the dense system is ill-conditioned; check for products with column sums near 1",
+        "refined": "float32 cannot carry these plans (badly scaled demand or a nearly unproductive economy); "
+        "use method='bicgstab', float64 throughout",
     }.get(bs.method, "raise maxiter")
     rho = economy.productivity.upper
     raise ConvergenceError(

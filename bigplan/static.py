@@ -141,14 +141,24 @@ def _host(x):
     return np.asarray(x)
 
 
-def choose_method(economy: Economy, k: int = 1, *, rtol: float = 1e-10) -> tuple[str, str]:
+def choose_method(economy: Economy, k: int = 1, *, rtol: float = 1e-10, backend="numpy") -> tuple[str, str]:
     """Say which method ``method="auto"`` would use, and why.
+
+    Parameters
+    ----------
+    economy : Economy
+    k : int
+        Plans solved at once.
+    rtol : float
+        The tolerance asked for.
+    backend : str or Backend
+        Where the solve would run (default ``"numpy"``).
 
     Returns
     -------
     name, reason : str
     """
-    meth, reason = Auto().choose(economy, k, rtol=rtol)
+    meth, reason = Auto().choose(economy, k, rtol=rtol, backend=get_backend(backend))
     return meth.name, reason
 
 
@@ -195,13 +205,18 @@ def _demand_block(economy: Economy, final_demand: Any):
         raise ShapeError("final demand has no plans (0 columns)")
     was_1d = len(shape) == 1
     xp = _xp(lib)
-    finite = bool(xp.isfinite(arr).all())
-    if not finite:
+    block = arr[:, None] if was_1d else arr
+    # column minima and maxima, no temporaries: NaN reaches both, +inf the maximum, -inf the minimum
+    if lib == "numpy":
+        colmin, colmax = get_backend("numpy").colrange(block)
+    else:
+        colmin = np.asarray(_host(xp.min(block, axis=0)), dtype=np.float64)
+        colmax = np.asarray(_host(xp.max(block, axis=0)), dtype=np.float64)
+    if not (np.isfinite(colmin).all() and np.isfinite(colmax).all()):
         raise InvalidDemandError(
             "final demand has NaN or infinite entries; every target must be a finite number (use 0 for none)"
         )
-    block = arr[:, None] if was_1d else arr
-    nonneg = np.asarray(_host((block >= 0).all(axis=0)))
+    nonneg = colmin >= 0
     return block, was_1d, plans, lib, nonneg
 
 
@@ -222,6 +237,9 @@ def _clip_tiny_negatives(bk: Backend, X, nonneg: np.ndarray, residual: np.ndarra
     if not nonneg.any():
         return X, 0
     xp = bk.xp
+    colmin, _ = bk.colrange(X)
+    if not (nonneg & (colmin < 0)).any():  # the usual case: one pass, nothing to do
+        return X, 0
     colmax = xp.max(xp.abs(X), axis=0)
     # a negative within (residual-sized) rounding of a non-negative exact answer
     thresh = xp.asarray(np.maximum(residual, 1e-15) * 10, dtype=X.dtype) * colmax

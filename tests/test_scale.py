@@ -119,3 +119,47 @@ def test_batch_is_split_to_fit_device_memory(mid):
     sol = bigplan.solve_output(e, Y, method="bicgstab", backend=bk)
     assert any("chunks of 2" in note for note in sol.notes)
     np.testing.assert_allclose(sol.output, ref, rtol=1e-8)
+
+
+def test_auto_picks_refinement_for_large_blocks_on_the_compiled_cpu_backend(mid):
+    A, Y, ref = mid
+    e = Economy(A)
+    fast, plain = NumpyBackend(), NumpyBackend(kernels=False)
+    auto = bigplan.Auto(dense_below=100, refine_from=N * Y.shape[1])
+    got, why = auto.choose(e, Y.shape[1], backend=fast)
+    assert got.name == ("refined" if fast.fast_float32 else "bicgstab")
+    if fast.fast_float32:
+        assert "float32" in why and "float64 residual" in why
+    assert auto.choose(e, 1, backend=fast)[0].name == "bicgstab"  # below refine_from
+    assert auto.choose(e, Y.shape[1], backend=plain)[0].name == "bicgstab"  # no float32 kernels
+    assert auto.choose(e, Y.shape[1], backend=fast, dtype=np.float32)[0].name == "bicgstab"
+    assert auto.choose(e, Y.shape[1])[0].name == "bicgstab"  # no backend named: no mixed precision
+    sol = bigplan.solve_output(e, Y, method=auto, backend=fast)
+    assert sol.converged and np.all(sol.residual <= 1e-10)
+    # the residual is float64 and recomputed here from the answer
+    R = Y - (sol.output - A @ sol.output)
+    assert np.all(np.linalg.norm(R, axis=0) <= 1e-10 * np.linalg.norm(Y, axis=0))
+    np.testing.assert_allclose(sol.output, ref, rtol=1e-8)
+    big = Economy(random_productive(2500, 0.004, 0.9, seed=5))
+    name, reason = bigplan.choose_method(big, 10**6)
+    assert name == ("refined" if fast.fast_float32 else "bicgstab") and reason
+
+
+def test_plans_float32_cannot_carry_are_finished_in_float64(mid):
+    A, Y, ref = mid
+    e = Economy(A)
+    Yb = Y.copy()
+    Yb[:, 1] *= 1e-50  # below float32's smallest number: refinement cannot even see this plan
+    refb = ref.copy()
+    refb[:, 1] *= 1e-50
+    fast = NumpyBackend()
+    sol = bigplan.solve_output(e, Yb, method=bigplan.Auto(dense_below=100, refine_from=1), backend=fast)
+    assert sol.converged and np.all(sol.residual <= 1e-10)
+    np.testing.assert_allclose(sol.output, refb, rtol=1e-8)
+    if fast.fast_float32:
+        assert sol.method == "refined"
+        assert any("finished by float64 BiCGSTAB" in note for note in sol.notes)
+    # asked for by name, refinement reports the plan it could not solve instead of hiding it
+    with pytest.raises(bigplan.ConvergenceError, match="float32 cannot carry") as info:
+        bigplan.solve_output(e, Yb, method="refined", backend=fast)
+    assert "1 of 4 plans" in str(info.value)

@@ -319,52 +319,92 @@ def test_compiled_kernels_and_fallback_agree():
     assert NumpyBackend().uses_kernels == kernels_available()
 
 
-def test_kernel_primitives_match_numpy():
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_kernel_primitives_match_numpy(dtype):
+    """Every compiled block kernel against NumPy, for float64 and float32 blocks (refinement's inner solves)."""
     from bigplan.cpu import NumpyBackend
 
     rng = np.random.default_rng(0)
     A = random_productive(30000, 0.0003, 0.8, seed=2)
+    Ad = A.astype(dtype).astype(np.float64)  # the coefficients as the kernels see them
+    tol = dict(rtol=1e-12, atol=1e-13) if dtype == np.float64 else dict(rtol=2e-6, atol=1e-6)
     fast, slow = NumpyBackend(), NumpyBackend(kernels=False)
     for k in (1, 3, 70):  # 70 > one column tile of the kernel
-        X, Y, Z = (rng.random((30000, k)) for _ in range(3))
-        a, b = rng.random(k), rng.random(k)
+        X, Y, Z = (rng.random((30000, k)).astype(dtype) for _ in range(3))
+        a, b = rng.random(k).astype(dtype), rng.random(k).astype(dtype)
+        X64, Y64, Z64, a64, b64 = (v.astype(np.float64) for v in (X, Y, Z, a, b))
         for bk in (fast, slow):
-            op = bk.operator(A, np.float64)
-            np.testing.assert_allclose(bk.matmat(op, X), A @ X, rtol=1e-12)
-            np.testing.assert_allclose(bk.i_minus(op, X), X - A @ X, rtol=1e-12)
-            np.testing.assert_allclose(bk.coldot(X, Y), (X * Y).sum(0), rtol=1e-12)
-            np.testing.assert_allclose(bk.axpy(a, X, Y.copy()), Y + a * X, rtol=1e-12)
-            np.testing.assert_allclose(bk.axpy(a, X, Y, out=np.empty_like(Y)), Y + a * X, rtol=1e-12)
-            np.testing.assert_allclose(bk.p_update(X, Y.copy(), Z, a, b), X + a * (Y - b * Z), rtol=1e-12, atol=1e-13)
-            np.testing.assert_allclose(bk.xs_update(X.copy(), Y, Z, a, b), X + a * Y + b * Z, rtol=1e-12, atol=1e-13)
+            op = bk.operator(A, dtype)
+            assert bk.matmat(op, X).dtype == dtype
+            np.testing.assert_allclose(bk.matmat(op, X), Ad @ X64, **tol)
+            np.testing.assert_allclose(bk.i_minus(op, X), X64 - Ad @ X64, **tol)
+            np.testing.assert_allclose(bk.coldot(X, Y), (X64 * Y64).sum(0), rtol=1e-6 if dtype == np.float32 else 1e-12)
+            np.testing.assert_allclose(bk.axpy(a, X, Y.copy()), Y64 + a64 * X64, **tol)
+            np.testing.assert_allclose(bk.axpy(a, X, Y, out=np.empty_like(Y)), Y64 + a64 * X64, **tol)
+            np.testing.assert_allclose(bk.p_update(X, Y.copy(), Z, a, b), X64 + a64 * (Y64 - b64 * Z64), **tol)
+            np.testing.assert_allclose(bk.xs_update(X.copy(), Y, Z, a, b), X64 + a64 * Y64 + b64 * Z64, **tol)
             xx, xy = bk.coldot2(X, Y)
-            np.testing.assert_allclose(xx, (X * X).sum(0), rtol=1e-12)
-            np.testing.assert_allclose(xy, (X * Y).sum(0), rtol=1e-12)
+            np.testing.assert_allclose(xx, (X64 * X64).sum(0), rtol=1e-6 if dtype == np.float32 else 1e-12)
+            np.testing.assert_allclose(xy, (X64 * Y64).sum(0), rtol=1e-6 if dtype == np.float32 else 1e-12)
             W, ww, zw = bk.axpy_dots(a, X, Y.copy(), Z)
-            np.testing.assert_allclose(W, Y + a * X, rtol=1e-12)
-            np.testing.assert_allclose(ww, ((Y + a * X) ** 2).sum(0), rtol=1e-12)
-            np.testing.assert_allclose(zw, (Z * (Y + a * X)).sum(0), rtol=1e-12)
+            assert W.dtype == dtype
+            np.testing.assert_allclose(W, Y64 + a64 * X64, **tol)
+            np.testing.assert_allclose(ww, ((Y64 + a64 * X64) ** 2).sum(0), rtol=1e-5 if dtype == np.float32 else 1e-12)
+            np.testing.assert_allclose(zw, (Z64 * (Y64 + a64 * X64)).sum(0), rtol=1e-5 if dtype == np.float32 else 1e-12)
+            dtol = dict(rtol=1e-5) if dtype == np.float32 else dict(rtol=1e-11)
+            M = X64 - Ad @ X64
+            V, zv = bk.i_minus_dot(op, X, Z)
+            np.testing.assert_allclose(V, M, **tol)
+            np.testing.assert_allclose(zv, (Z64 * M).sum(0), **dtol)
+            T, tt, tx = bk.i_minus_dot2(op, X)
+            np.testing.assert_allclose(T, M, **tol)
+            np.testing.assert_allclose(tt, (M * M).sum(0), **dtol)
+            np.testing.assert_allclose(tx, (M * X64).sum(0), **dtol)
+            S = Y.copy()
+            Xn, Rn, rr, zr = bk.step_end(X.copy(), Y, S, Z, X, a, b, out=S)  # r written over s, as BiCGSTAB does
+            np.testing.assert_allclose(Xn, X64 + a64 * Y64 + b64 * Y64, **tol)
+            Rref = Y64 - b64 * Z64
+            np.testing.assert_allclose(Rn, Rref, **tol)
+            np.testing.assert_allclose(rr, (Rref * Rref).sum(0), **dtol)
+            np.testing.assert_allclose(zr, (X64 * Rref).sum(0), **dtol)
+            if dtype == np.float64:  # the refinement residual: float64, optionally rounded to float32
+                for out in (np.float64, np.float32):
+                    R, rn = bk.residual(op, Y, X, out_dtype=out)
+                    assert R.dtype == out
+                    np.testing.assert_allclose(R, Y - M, rtol=1e-12 if out == np.float64 else 1e-6)
+                    np.testing.assert_allclose(rn, np.linalg.norm(Y - M, axis=0), rtol=1e-12)
+                D = Z.astype(np.float32)
+                np.testing.assert_allclose(bk.add_widened(X.copy(), D), X + D.astype(np.float64), rtol=1e-15)
+            Xr = X.copy()
+            Xr[17, 0] = np.nan
+            Xr[5, k - 1] = -np.inf if k > 1 else Xr[5, 0]
+            lo, hi = bk.colrange(Xr)
+            assert np.isnan(lo[0]) and np.isnan(hi[0])
+            if k > 1:
+                assert lo[k - 1] == -np.inf
+                np.testing.assert_array_equal(lo[1:], Xr[:, 1:].min(0).astype(np.float64))
+                np.testing.assert_array_equal(hi[1:], Xr[:, 1:].max(0).astype(np.float64))
             cols = np.array([k - 1, 0]) if k > 1 else np.array([0])
             np.testing.assert_array_equal(bk.take_columns(X, cols), X[:, cols])
             W = X.copy()
             W[:, cols] = Y[:, : cols.size]
             np.testing.assert_array_equal(bk.put_columns(X.copy(), cols, np.ascontiguousarray(Y[:, : cols.size])), W)
-        # float32 coefficients, float64 accumulation
-        op32 = fast.operator(A.astype(np.float32), np.float64)
-        np.testing.assert_allclose(fast.matmat(op32, X), A.astype(np.float32).astype(np.float64) @ X, rtol=1e-12)
+        if dtype == np.float64:  # float32 coefficients, float64 accumulation
+            op32 = fast.operator(A.astype(np.float32), np.float64)
+            np.testing.assert_allclose(fast.matmat(op32, X), A.astype(np.float32).astype(np.float64) @ X, rtol=1e-12)
 
 
-def test_scatter_layout_for_hub_suppliers_matches_gather():
-    from bigplan.cpu import NumpyBackend, kernels_available
+def test_prefetching_kernels_on_hub_suppliers_match_scipy():
+    from bigplan.cpu import NumpyBackend
     from bigplan.synthetic import technical_matrix
 
-    A = technical_matrix(40000, inputs_per_product=10, seed=3)  # hub suppliers: rows far fuller than columns
-    fast, slow = NumpyBackend(), NumpyBackend(kernels=False)
+    # hub suppliers: rows far fuller than columns; several threads, so row slices split the matrix
+    A = technical_matrix(40000, inputs_per_product=10, seed=3)
+    fast, slow = NumpyBackend(threads=3), NumpyBackend(kernels=False)
     op = fast.operator(A, np.float64)
-    assert op.mode == ("scatter" if kernels_available() else "gather")
-    assert fast.operator(sp.csr_matrix(A.T), np.float64).mode == "gather"
+    assert len(op.bounds) == 3
     rng = np.random.default_rng(1)
-    for k in (1, 5):
+    for k in (1, 5, 70):  # 70 > the kernel's column tile of 64
         X = rng.random((40000, k))
         np.testing.assert_allclose(fast.matmat(op, X), A @ X, rtol=1e-12)
         np.testing.assert_allclose(fast.i_minus(op, X), X - A @ X, rtol=1e-12, atol=1e-14)
