@@ -158,6 +158,11 @@ class Backend(ABC):
     def zeros(self, shape, dtype):
         return self.xp.zeros(shape, dtype=dtype)
 
+    def copy_into(self, dst, src):
+        """``dst[...] = src`` for blocks of one shape (mutable backends)."""
+        dst[...] = src
+        return dst
+
     def release(self, *arrays):
         """Hand back blocks the caller will not touch again (a backend may keep them for reuse)."""
 

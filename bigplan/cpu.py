@@ -204,6 +204,12 @@ class NumpyBackend(Backend):
         self._run(lambda r0, r1: a[r0:r1].fill(0), self._row_chunks(a.shape[0], a.size))
         return a
 
+    def copy_into(self, dst, src):
+        if dst.shape != src.shape or dst.ndim != 2:
+            return super().copy_into(dst, src)
+        self._run(lambda r0, r1: np.copyto(dst[r0:r1], src[r0:r1], casting="unsafe"), self._row_chunks(dst.shape[0], dst.size))
+        return dst
+
     def release(self, *arrays):
         """Hand blocks the caller will not touch again to the workspace."""
         with self._ws_lock:
@@ -217,6 +223,11 @@ class NumpyBackend(Backend):
                     continue
                 free.append(a)
                 self._ws_held += a.nbytes
+
+    @property
+    def workspace_held(self) -> int:
+        """Bytes of freed blocks kept for the next solve."""
+        return self._ws_held
 
     def release_workspace(self) -> int:
         """Free the kept blocks now; returns the bytes released."""

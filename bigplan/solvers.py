@@ -353,7 +353,7 @@ def _bicgstab_run(
     one = xp.ones(ka, dtype=R.dtype)
     Rhat = _work_block(bk, work, "Rhat", R, zero=False)
     if work is not None and bk.mutable:
-        Rhat[...] = R
+        bk.copy_into(Rhat, R)
     P, V, T = (_work_block(bk, work, name, R, zero=True) for name in ("P", "V", "T"))
     if work is None:
         scratch[:] = [lambda: [a for a in (R, Rhat, P, V, T) if a is not B0]]
