@@ -19,6 +19,7 @@ CASES = [
     ("float64, int32 indices", {}, "bicgstab"),
     ("float64, int64 indices", {"index_dtype": np.int64}, "bicgstab"),
     ("float32 (float64 accumulation)", {"dtype": np.float32}, "bicgstab"),
+    ("float64", {}, "refined"),
     ("float32", {"dtype": np.float32}, "refined"),
     ("float64", {}, "neumann"),
 ]
