@@ -163,3 +163,31 @@ def test_plans_float32_cannot_carry_are_finished_in_float64(mid):
     with pytest.raises(bigplan.ConvergenceError, match="float32 cannot carry") as info:
         bigplan.solve_output(e, Yb, method="refined", backend=fast)
     assert "1 of 4 plans" in str(info.value)
+
+
+def test_workspace_reuse_never_aliases_answers():
+    """Blocks a solve frees are kept for the next; no answer handed out may share their memory."""
+    from bigplan.synthetic import final_demand, technical_matrix
+
+    n = 40_000  # float32 blocks of n x 8 exceed the workspace's 1 MB floor
+    A = technical_matrix(n, inputs_per_product=8, column_sum=0.7, seed=4)
+    e = Economy(A)
+    bk = NumpyBackend(workspace_bytes=1 << 30)
+    auto = bigplan.Auto(refine_from=1)
+    Y1, Y2 = final_demand(n, 8, seed=1), final_demand(n, 8, seed=2)
+    s1 = bigplan.solve_output(e, Y1, method=auto, backend=bk)
+    x1 = s1.output.copy()
+    assert bk.workspace_held > 0
+    s2 = bigplan.solve_output(e, Y2, method=auto, backend=bk)  # takes its blocks from the workspace
+    s3 = bigplan.solve_output(e, Y1, method="bicgstab", backend=bk)
+    np.testing.assert_array_equal(s1.output, x1)  # the first answer was not written over
+    for s, Y in ((s1, Y1), (s2, Y2), (s3, Y1)):
+        assert s.converged
+        R = Y - (s.output - A @ s.output)
+        assert np.all(np.linalg.norm(R, axis=0) <= 1e-10 * np.linalg.norm(Y, axis=0))
+    assert not np.shares_memory(s1.output, s2.output) and not np.shares_memory(s2.output, s3.output)
+    held = bk.workspace_held
+    assert bk.release_workspace() == held and bk.workspace_held == 0
+    none = NumpyBackend(workspace_bytes=0)
+    bigplan.solve_output(e, Y1, method=auto, backend=none)
+    assert none.workspace_held == 0
