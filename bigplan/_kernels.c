@@ -43,6 +43,37 @@
  * Column sums over rows (dot products) always accumulate in float64.
  */
 
+/*
+ * Row i of A X for the columns [c0, c0 + W) of a tile, into acc (AT acc[KTILE]);
+ * the rows of X needed PF non-zeros ahead are prefetched.  ROW_TIMES_BLOCK
+ * dispatches on the tile width kc so that the usual widths are compile-time
+ * constants: the column loop is then fully unrolled into vector registers,
+ * which matters most for narrow blocks (a few plans), where a loop of unknown
+ * length would cost more than the memory access it wraps.
+ */
+#define ROW_W(AT, XT, W)                                                                          \
+    for (int64_t c = 0; c < (W); ++c) acc[c] = 0;                                                 \
+    for (int64_t jj = (int64_t)indptr[i], end = (int64_t)indptr[i + 1]; jj < end; ++jj) {         \
+        if (jj + PF < nnz_end) {                                                                  \
+            const char *pf = (const char *)(X + (int64_t)indices[jj + PF] * k + c0);              \
+            for (int64_t b = 0; b < (int64_t)((W) * sizeof(XT)); b += 64) __builtin_prefetch(pf + b, 0, 3); \
+        }                                                                                         \
+        const AT a = (AT)data[jj];                                                                \
+        const XT *restrict xr = X + (int64_t)indices[jj] * k + c0;                                \
+        for (int64_t c = 0; c < (W); ++c) acc[c] += a * xr[c];                                    \
+    }
+
+#define ROW_TIMES_BLOCK(AT, XT)                                                                   \
+    switch (kc) {                                                                                 \
+    case 64: { ROW_W(AT, XT, 64) } break;                                                         \
+    case 32: { ROW_W(AT, XT, 32) } break;                                                         \
+    case 16: { ROW_W(AT, XT, 16) } break;                                                         \
+    case 8: { ROW_W(AT, XT, 8) } break;                                                           \
+    case 4: { ROW_W(AT, XT, 4) } break;                                                           \
+    case 2: { ROW_W(AT, XT, 2) } break;                                                           \
+    default: { ROW_W(AT, XT, kc) } break;                                                         \
+    }
+
 /* Y[i,:] = (X[i,:] -) sum_jj data[jj] * X[indices[jj], :] for rows i in [r0, r1). */
 #define DEFINE_SPMM(NAME, DT, IT, XT, AT)                                                \
     BIGPLAN_CLONES void NAME(int64_t r0, int64_t r1, int64_t k, const IT *restrict indptr, \
@@ -72,18 +103,7 @@
         for (int64_t c0 = 0; c0 < k; c0 += KTILE) {                                        \
             const int64_t kc = (k - c0) < KTILE ? (k - c0) : KTILE;                        \
             for (int64_t i = r0; i < r1; ++i) {                                            \
-                for (int64_t c = 0; c < kc; ++c) acc[c] = 0;                               \
-                const int64_t end = (int64_t)indptr[i + 1];                                \
-                for (int64_t jj = (int64_t)indptr[i]; jj < end; ++jj) {                    \
-                    if (jj + PF < nnz_end) {                                               \
-                        const char *pf = (const char *)(X + (int64_t)indices[jj + PF] * k + c0); \
-                        for (int64_t b = 0; b < (int64_t)(kc * sizeof(XT)); b += 64)       \
-                            __builtin_prefetch(pf + b, 0, 3);                              \
-                    }                                                                      \
-                    const AT a = (AT)data[jj];                                             \
-                    const XT *restrict xr = X + (int64_t)indices[jj] * k + c0;             \
-                    for (int64_t c = 0; c < kc; ++c) acc[c] += a * xr[c];                  \
-                }                                                                          \
+                ROW_TIMES_BLOCK(AT, XT)                                                    \
                 XT *restrict yr = Y + i * k + c0;                                          \
                 if (subtract) {                                                            \
                     const XT *restrict xi = X + i * k + c0;                                \
@@ -101,22 +121,6 @@ DEFINE_SPMM(bigplan_spmm_f_i32, float, int32_t, double, double)
 DEFINE_SPMM(bigplan_spmm_f_i64, float, int64_t, double, double)
 DEFINE_SPMM(bigplan_spmm_ff_i32, float, int32_t, float, float)
 DEFINE_SPMM(bigplan_spmm_ff_i64, float, int64_t, float, float)
-
-/*
- * Row i of A X, for rows [r0, r1) and the columns [c0, c0 + kc) of a tile, into
- * acc (AT acc[KTILE]); the rows of X needed PF non-zeros ahead are prefetched.
- */
-#define ROW_TIMES_BLOCK(AT, XT)                                                                   \
-    for (int64_t c = 0; c < kc; ++c) acc[c] = 0;                                                  \
-    for (int64_t jj = (int64_t)indptr[i], end = (int64_t)indptr[i + 1]; jj < end; ++jj) {         \
-        if (jj + PF < nnz_end) {                                                                  \
-            const char *pf = (const char *)(X + (int64_t)indices[jj + PF] * k + c0);              \
-            for (int64_t b = 0; b < (int64_t)(kc * sizeof(XT)); b += 64) __builtin_prefetch(pf + b, 0, 3); \
-        }                                                                                         \
-        const AT a = (AT)data[jj];                                                                \
-        const XT *restrict xr = X + (int64_t)indices[jj] * k + c0;                                \
-        for (int64_t c = 0; c < kc; ++c) acc[c] += a * xr[c];                                     \
-    }
 
 /* Row i of A x for one plan into the scalar acc (AT), prefetching PF1 non-zeros ahead. */
 #define ROW_TIMES_VECTOR(AT)                                                                      \
@@ -137,17 +141,18 @@ DEFINE_SPMM(bigplan_spmm_ff_i64, float, int64_t, float, float)
     }
 
 /*
- * Y = X - A X with column sums of the result in the same pass (BiCGSTAB's
- * products and the dot products that follow them):
- *   mode 1: p1[c] = sum_i Z[i,c] Y[i,c]
- *   mode 2: p1[c] = sum_i Y[i,c]^2 and p2[c] = sum_i Y[i,c] X[i,c]
+ * T = S - A S with p1[c] = sum_i T[i,c]^2 and p2[c] = sum_i T[i,c] S[i,c], in the
+ * same pass: BiCGSTAB's second product and the two dot products that follow it
+ * (S's row is read for the subtraction anyway).  The first product's dot with
+ * the shadow residual is not fused: that third stream slows the gathers more
+ * than a separate pass costs.
  */
 #define DOT_FLUSH 32 /* rows summed in the working precision before adding into the float64 sums */
 #define DEFINE_SPMM_DOTS(NAME, DT, IT, XT, AT)                                                    \
     BIGPLAN_CLONES void NAME(int64_t r0, int64_t r1, int64_t k, const IT *restrict indptr,        \
                              const IT *restrict indices, const DT *restrict data,                 \
-                             const XT *restrict X, XT *restrict Y, const XT *restrict Z, int mode,\
-                             double *restrict p1, double *restrict p2)                            \
+                             const XT *restrict X, XT *restrict Y, double *restrict p1,           \
+                             double *restrict p2)                                                 \
     {                                                                                             \
         const int64_t nnz_end = (int64_t)indptr[r1];                                              \
         for (int64_t c = 0; c < k; ++c) p1[c] = p2[c] = 0.0;                                      \
@@ -157,12 +162,8 @@ DEFINE_SPMM(bigplan_spmm_ff_i64, float, int64_t, float, float)
                 ROW_TIMES_VECTOR(AT)                                                              \
                 const XT y = (XT)(X[i] - acc);                                                    \
                 Y[i] = y;                                                                         \
-                if (mode == 1) {                                                                  \
-                    s1 += (double)Z[i] * y;                                                       \
-                } else {                                                                          \
-                    s1 += (double)y * y;                                                          \
-                    s2 += (double)y * X[i];                                                       \
-                }                                                                                 \
+                s1 += (double)y * y;                                                              \
+                s2 += (double)y * X[i];                                                           \
             }                                                                                     \
             p1[0] = s1;                                                                           \
             p2[0] = s2;                                                                           \
@@ -177,19 +178,11 @@ DEFINE_SPMM(bigplan_spmm_ff_i64, float, int64_t, float, float)
                 for (int64_t i = i0; i < i1; ++i) {                                               \
                     ROW_TIMES_BLOCK(AT, XT)                                                       \
                     const int64_t o = i * k + c0;                                                 \
-                    if (mode == 1) {                                                              \
-                        for (int64_t c = 0; c < kc; ++c) {                                        \
-                            const XT y = (XT)(X[o + c] - acc[c]);                                 \
-                            Y[o + c] = y;                                                         \
-                            d1[c] += Z[o + c] * y;                                                \
-                        }                                                                         \
-                    } else {                                                                      \
-                        for (int64_t c = 0; c < kc; ++c) {                                        \
-                            const XT y = (XT)(X[o + c] - acc[c]);                                 \
-                            Y[o + c] = y;                                                         \
-                            d1[c] += y * y;                                                       \
-                            d2[c] += y * X[o + c];                                                \
-                        }                                                                         \
+                    for (int64_t c = 0; c < kc; ++c) {                                            \
+                        const XT y = (XT)(X[o + c] - acc[c]);                                     \
+                        Y[o + c] = y;                                                             \
+                        d1[c] += y * y;                                                           \
+                        d2[c] += y * X[o + c];                                                    \
                     }                                                                             \
                 }                                                                                 \
                 for (int64_t c = 0; c < kc; ++c) {                                                \

@@ -62,7 +62,7 @@ def _bind(lib):
     for kind in ("d", "f", "ff"):
         for idx in ("i32", "i64"):
             f = getattr(lib, f"bigplan_spmm_dots_{kind}_{idx}")
-            f.argtypes = [i64, i64, i64, vp, vp, vp, vp, vp, vp, ci, vp, vp]
+            f.argtypes = [i64, i64, i64, vp, vp, vp, vp, vp, vp, vp]
             f.restype = None
     for kind in ("d", "f"):
         for idx in ("i32", "i64"):
@@ -403,36 +403,21 @@ class NumpyBackend(Backend):
         self._run(lambda r0, r1: self._spmm_rows(op, X, out, r0, r1, subtract), list(op.bounds))
         return out
 
-    def _spmm_dots(self, op, X, Z, out, mode):
-        """``(I - A) X`` into ``out`` with per-column sums (mode 1: Z.Y; mode 2: Y.Y and Y.X), or None."""
+    def i_minus_dot2(self, op, X, out=None):
+        """``T = (I - A) X`` with ``coldot(T, T)`` and ``coldot(T, X)`` in the product's pass."""
         A = op.csr
         n, k = X.shape
-        kind = self._spmm_kind(A.dtype, X, X)
-        if kind is None or not self._fast(X, out, *(() if Z is None else (Z,))):
-            return None
+        if out is None or out is X:
+            out = self.empty(X.shape, X.dtype)
+        kind = self._spmm_kind(A.dtype, X, out)
+        if kind is None:
+            return super().i_minus_dot2(op, X, out=out)
         f = getattr(self._k, f"bigplan_spmm_dots_{kind}_{'i32' if A.indices.dtype == np.int32 else 'i64'}")
         parts = [(np.empty(k), np.empty(k)) for _ in op.bounds]
-        zp = 0 if Z is None else _ptr(Z)
-        ptrs = (_ptr(A.indptr), _ptr(A.indices), _ptr(A.data), _ptr(X), _ptr(out), zp, mode)
+        ptrs = (_ptr(A.indptr), _ptr(A.indices), _ptr(A.data), _ptr(X), _ptr(out))
         self._run(lambda i: f(*op.bounds[i], k, *ptrs, _ptr(parts[i][0]), _ptr(parts[i][1])),
                   [(i,) for i in range(len(op.bounds))])
-        return sum(p[0] for p in parts), sum(p[1] for p in parts)
-
-    def i_minus_dot(self, op, X, Z, out=None):
-        if out is None or out is X:
-            out = self.empty(X.shape, X.dtype)
-        got = self._spmm_dots(op, X, Z, out, 1)
-        if got is None:
-            return super().i_minus_dot(op, X, Z, out=out)
-        return out, got[0]
-
-    def i_minus_dot2(self, op, X, out=None):
-        if out is None or out is X:
-            out = self.empty(X.shape, X.dtype)
-        got = self._spmm_dots(op, X, None, out, 2)
-        if got is None:
-            return super().i_minus_dot2(op, X, out=out)
-        return out, got[0], got[1]
+        return out, sum(p[0] for p in parts), sum(p[1] for p in parts)
 
     def residual(self, op, B, X, out_dtype=None, out=None):
         A = op.csr

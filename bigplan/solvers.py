@@ -365,7 +365,7 @@ def _bicgstab_run(
         with np.errstate(divide="ignore", invalid="ignore"):
             beta = xp.where(live, (rho / rho_prev) * (alpha / omega), zero)
         P = bk.p_update(R, P, V, beta, omega)
-        V, denom = bk.i_minus_dot(op, P, Rhat, out=V)  # v = (I - A) p and (rhat, v) in one pass
+        V, denom = bk.i_minus_dot(op, P, Rhat, out=V)  # v = (I - A) p and (rhat, v)
         ok_a = (denom != 0) & xp.isfinite(denom) & (rho != 0)
         alpha = xp.where(ok_a & live, rho / xp.where(ok_a, denom, 1), zero)
         S = bk.axpy(-alpha, V, R, out=R)  # R is not needed again: S takes its memory
