@@ -19,9 +19,10 @@ The ``track_*`` figures of one parameter set come from a single solve, kept
 as JSON under ``.asv/cache/figures`` and keyed by a hash of bigplan's source,
 so they cost one solve per code version, not one per figure.
 
-A full run measures 10^6 products with 64 plans on the CPU (about two minutes
-per solve on 2 cores); ``BIGPLAN_BENCH_MAX_N=100000`` skips the 10^6 rows for
-a smoke run of a few minutes.
+A full run measures 10^6 products with 64 plans on the CPU (10 to 25 s per
+solve on 2 cores, depending on the method ``auto`` picks and on whether the
+backend's workspace is warm); ``BIGPLAN_BENCH_MAX_N=100000`` skips the 10^6
+rows for a smoke run of a few minutes.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ class SolveOutput:
 
     params = [SIZES, [1, 64], BACKENDS]
     param_names = ["n", "k", "backend"]
-    timeout = 1800  # 10^6 x 64 on 2 loaded cores: ~2-4 min per solve
+    timeout = 1800  # 10^6 x 64 on 2 loaded cores: up to a minute per solve (more for JAX)
     number = 1
     repeat = (1, 10, 20.0)  # as many samples as fit in ~20 s, at least one
     rounds = 1

@@ -191,3 +191,18 @@ def test_workspace_reuse_never_aliases_answers():
     none = NumpyBackend(workspace_bytes=0)
     bigplan.solve_output(e, Y1, method=auto, backend=none)
     assert none.workspace_held == 0
+
+
+@pytest.mark.parametrize("method", ["bicgstab", "refined", "neumann", "direct", "auto"])
+def test_solvers_read_final_demand_without_writing_it(mid, method):
+    """The right-hand sides are used in place (no copy): no method may write into them."""
+    A, Y, ref = mid
+    e = Economy(A)
+    Yc = np.ascontiguousarray(Y)
+    before = Yc.copy()
+    x0 = np.ascontiguousarray(ref * 0.5)
+    x0_before = x0.copy()
+    sol = bigplan.solve_output(e, Yc, method=method, x0=None if method == "direct" else x0)
+    np.testing.assert_array_equal(Yc, before)
+    np.testing.assert_array_equal(x0, x0_before)
+    np.testing.assert_allclose(sol.output, ref, rtol=1e-8)
