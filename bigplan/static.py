@@ -283,7 +283,7 @@ def solve_output(
         a DataFrame's columns name the plans.  NumPy, CuPy or JAX arrays.
     backend : {"auto", "numpy", "cupy", "jax"} or Backend
         ``"auto"``: the arrays' own library, else a CUDA device, else NumPy.
-    method : {"auto", "bicgstab", "neumann", "direct"} or a method object
+    method : {"auto", "bicgstab", "neumann", "direct", "refined"} or a method object
         ``"auto"`` picks by size and spectral radius; the result's ``reason`` says why.
     rtol, atol : float
         Each plan stops when ``||y - (I - A) x|| <= max(rtol ||y||, atol)``.
