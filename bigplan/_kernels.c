@@ -74,6 +74,24 @@
     default: { ROW_W(AT, XT, kc) } break;                                                         \
     }
 
+/* Row i of A x for one plan into the scalar acc (AT), prefetching PF1 non-zeros ahead. */
+#define ROW_TIMES_VECTOR(AT)                                                                      \
+    AT acc = 0, acc1 = 0;                                                                         \
+    {                                                                                             \
+        int64_t jj = (int64_t)indptr[i];                                                          \
+        const int64_t end = (int64_t)indptr[i + 1];                                               \
+        for (; jj + 1 < end; jj += 2) {                                                           \
+            if (jj + PF1 + 1 < nnz_end) {                                                         \
+                __builtin_prefetch(X + indices[jj + PF1], 0, 3);                                  \
+                __builtin_prefetch(X + indices[jj + PF1 + 1], 0, 3);                              \
+            }                                                                                     \
+            acc += (AT)data[jj] * X[indices[jj]];                                                 \
+            acc1 += (AT)data[jj + 1] * X[indices[jj + 1]];                                        \
+        }                                                                                         \
+        if (jj < end) acc += (AT)data[jj] * X[indices[jj]];                                       \
+        acc += acc1;                                                                              \
+    }
+
 /* Y[i,:] = (X[i,:] -) sum_jj data[jj] * X[indices[jj], :] for rows i in [r0, r1). */
 #define DEFINE_SPMM(NAME, DT, IT, XT, AT)                                                \
     BIGPLAN_CLONES void NAME(int64_t r0, int64_t r1, int64_t k, const IT *restrict indptr, \
@@ -83,19 +101,8 @@
         const int64_t nnz_end = (int64_t)indptr[r1];                                       \
         if (k == 1) {                                                                      \
             for (int64_t i = r0; i < r1; ++i) {                                            \
-                AT a0 = 0, a1 = 0;                                                         \
-                int64_t jj = (int64_t)indptr[i];                                           \
-                const int64_t end = (int64_t)indptr[i + 1];                                \
-                for (; jj + 1 < end; jj += 2) {                                            \
-                    if (jj + PF1 + 1 < nnz_end) {                                          \
-                        __builtin_prefetch(X + indices[jj + PF1], 0, 3);                   \
-                        __builtin_prefetch(X + indices[jj + PF1 + 1], 0, 3);               \
-                    }                                                                      \
-                    a0 += (AT)data[jj] * X[indices[jj]];                                   \
-                    a1 += (AT)data[jj + 1] * X[indices[jj + 1]];                           \
-                }                                                                          \
-                if (jj < end) a0 += (AT)data[jj] * X[indices[jj]];                         \
-                Y[i] = (XT)(subtract ? X[i] - (a0 + a1) : (a0 + a1));                      \
+                ROW_TIMES_VECTOR(AT)                                                       \
+                Y[i] = (XT)(subtract ? X[i] - acc : acc);                                  \
             }                                                                              \
             return;                                                                        \
         }                                                                                  \
@@ -121,24 +128,6 @@ DEFINE_SPMM(bigplan_spmm_f_i32, float, int32_t, double, double)
 DEFINE_SPMM(bigplan_spmm_f_i64, float, int64_t, double, double)
 DEFINE_SPMM(bigplan_spmm_ff_i32, float, int32_t, float, float)
 DEFINE_SPMM(bigplan_spmm_ff_i64, float, int64_t, float, float)
-
-/* Row i of A x for one plan into the scalar acc (AT), prefetching PF1 non-zeros ahead. */
-#define ROW_TIMES_VECTOR(AT)                                                                      \
-    AT acc = 0, acc1 = 0;                                                                         \
-    {                                                                                             \
-        int64_t jj = (int64_t)indptr[i];                                                          \
-        const int64_t end = (int64_t)indptr[i + 1];                                               \
-        for (; jj + 1 < end; jj += 2) {                                                           \
-            if (jj + PF1 + 1 < nnz_end) {                                                         \
-                __builtin_prefetch(X + indices[jj + PF1], 0, 3);                                  \
-                __builtin_prefetch(X + indices[jj + PF1 + 1], 0, 3);                              \
-            }                                                                                     \
-            acc += (AT)data[jj] * X[indices[jj]];                                                 \
-            acc1 += (AT)data[jj + 1] * X[indices[jj + 1]];                                        \
-        }                                                                                         \
-        if (jj < end) acc += (AT)data[jj] * X[indices[jj]];                                       \
-        acc += acc1;                                                                              \
-    }
 
 /*
  * T = S - A S with p1[c] = sum_i T[i,c]^2 and p2[c] = sum_i T[i,c] S[i,c], in the

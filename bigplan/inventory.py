@@ -58,6 +58,7 @@ import scipy.sparse as sp
 from .backend import get_backend
 from .economy import Economy
 from .errors import InvalidDemandError, InvalidEconomyError, ShapeError
+from .solvers import _operator
 from .static import labour_values, solve_output
 from .store import (
     DEFAULT_UNIT,
@@ -313,11 +314,8 @@ def _delta_matrix(economy: Economy, delta: Any, old_economy: Economy | None) -> 
 def _f64_residual(bk, economy: Economy, B: np.ndarray, X: np.ndarray) -> np.ndarray:
     """``B - (I - A) X`` in the economy's precision on backend ``bk``, returned on the host."""
     dt = np.dtype(economy.dtype)
-    key = ("op", bk.name, False, dt.str)  # the same cache entry the solvers use
-    op = economy.cached(key, lambda: bk.operator(economy.A, dt))
-    Xd = bk.block(X, dt)
-    MX = bk.i_minus(op, Xd)
-    R = bk.lincomb(bk.block(B, dt), MX, -1.0)
+    op = _operator(bk, economy, False, dt)  # the same cached operator the solvers use
+    R, _ = bk.residual(op, bk.as_block(B, dt), bk.as_block(X, dt))
     return np.asarray(bk.to_numpy(R), dtype=np.float64)
 
 
