@@ -45,6 +45,7 @@ from .errors import (
     UnknownProductError,
     UnsustainableGrowthError,
 )
+from ._evidence import Evidence, Status
 from .solvers import Auto, BiCGSTAB, Direct, Neumann, Refined
 from .static import (
     OutputSolution,
@@ -64,6 +65,8 @@ __all__ = [
     "choose_method",
     "OutputSolution",
     "ValuesSolution",
+    "Evidence",
+    "Status",
     "BiCGSTAB",
     "Neumann",
     "Direct",
@@ -99,9 +102,10 @@ __all__ = [
     "io",
     "dynamic",
     "inventory",
+    "spectral",
 ]
 
-_SUBMODULES = {"synthetic", "io", "dynamic", "inventory", "cli"}
+_SUBMODULES = {"synthetic", "io", "dynamic", "inventory", "cli", "spectral"}
 
 
 def __getattr__(name: str):

@@ -22,6 +22,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * The version of these functions' names and arguments.  bigplan/_kernel_sigs.py
+ * declares them for ctypes from one table and refuses a build whose version
+ * differs: bump both together whenever a signature changes.
+ */
+#define BIGPLAN_ABI_VERSION 1
+int64_t bigplan_abi_version(void) { return BIGPLAN_ABI_VERSION; }
+
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(BIGPLAN_NO_CLONES)
 #define BIGPLAN_CLONES __attribute__((target_clones("avx2", "default")))
 #else

@@ -11,16 +11,17 @@ contiguous numbers).
 
 from __future__ import annotations
 
-import ctypes
-import importlib.util
 import os
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
-from .backend import Backend
+from ._backend_api import Backend
+from ._kernel_sigs import load_kernels
+from .errors import BackendError
 
 try:  # SciPy's compiled kernels, which accumulate into a given output buffer
     from scipy.sparse import _sparsetools as _st
@@ -38,56 +39,17 @@ def _load_kernels():
 
     ctypes releases the GIL for the duration of each call, so one call per row
     slice runs in parallel threads.  Set ``BIGPLAN_NO_KERNELS=1`` to use the
-    SciPy/NumPy fallback.
+    SciPy/NumPy fallback.  A build that does not match the signature table of
+    :mod:`bigplan._kernel_sigs` (stale, or missing a kernel) is not called: the
+    fallback is used and a ``RuntimeWarning`` names the fix.
     """
     if os.environ.get("BIGPLAN_NO_KERNELS"):
         return None
     try:
-        spec = importlib.util.find_spec("bigplan._kernels")
-        if spec is None or not spec.origin:
-            return None
-        lib = ctypes.CDLL(spec.origin)
-        return _bind(lib)
-    except (ImportError, OSError, AttributeError):  # missing or stale build: use the fallback
+        return load_kernels()
+    except BackendError as exc:
+        warnings.warn(f"{exc}. Using SciPy's kernels meanwhile (slower).", RuntimeWarning, stacklevel=2)
         return None
-
-
-def _bind(lib):
-    i64, vp, ci = ctypes.c_int64, ctypes.c_void_p, ctypes.c_int
-    for kind in ("d", "f", "ff"):
-        for idx in ("i32", "i64"):
-            f = getattr(lib, f"bigplan_spmm_{kind}_{idx}")
-            f.argtypes = [i64, i64, i64, vp, vp, vp, vp, vp, ci]
-            f.restype = None
-    for kind in ("d", "f", "ff"):
-        for idx in ("i32", "i64"):
-            f = getattr(lib, f"bigplan_spmm_dots_{kind}_{idx}")
-            f.argtypes = [i64, i64, i64, vp, vp, vp, vp, vp, vp, vp]
-            f.restype = None
-    for kind in ("d", "f"):
-        for idx in ("i32", "i64"):
-            f = getattr(lib, f"bigplan_residual_{kind}_{idx}")
-            f.argtypes = [i64, i64, i64, vp, vp, vp, vp, vp, vp, vp, vp]
-            f.restype = None
-    for name in ("bigplan_colrange", "bigplan_colrange_s"):
-        getattr(lib, name).argtypes = [i64, i64, i64, vp, vp, vp]
-        getattr(lib, name).restype = None
-    lib.bigplan_add_widened.argtypes = [i64, i64, i64, vp, vp]
-    lib.bigplan_add_widened.restype = None
-    for sfx in ("", "_s"):  # float64 and float32 blocks
-        getattr(lib, "bigplan_step_end" + sfx).argtypes = [i64, i64, i64, vp, vp, vp, vp, vp, vp, vp, vp, vp, vp]
-        getattr(lib, "bigplan_step_end" + sfx).restype = None
-        for name in ("bigplan_p_update", "bigplan_xs_update"):
-            getattr(lib, name + sfx).argtypes = [i64, i64, i64, vp, vp, vp, vp, vp]
-        getattr(lib, "bigplan_axpy" + sfx).argtypes = [i64, i64, i64, vp, vp, vp, vp]
-        getattr(lib, "bigplan_coldot" + sfx).argtypes = [i64, i64, i64, vp, vp, vp]
-        getattr(lib, "bigplan_coldot2" + sfx).argtypes = [i64, i64, i64, vp, vp, vp, vp]
-        getattr(lib, "bigplan_axpy_dots" + sfx).argtypes = [i64, i64, i64, vp, vp, vp, vp, vp, vp, vp]
-        for name in ("bigplan_take_columns", "bigplan_put_columns"):
-            getattr(lib, name + sfx).argtypes = [i64, i64, i64, i64, vp, vp, vp]
-        for name in ("p_update", "xs_update", "axpy", "coldot", "coldot2", "axpy_dots", "take_columns", "put_columns"):
-            getattr(lib, f"bigplan_{name}{sfx}").restype = None
-    return lib
 
 
 _KERNELS = _load_kernels()
@@ -148,6 +110,52 @@ def _ptr(a) -> int:
     return a.ctypes.data
 
 
+class _Workspace:
+    """Large blocks freed by one solve, kept for the next (up to ``limit`` bytes).
+
+    As GPU libraries keep a memory pool: a fresh page costs a fault and zeroing
+    on first touch, and in virtual machines whose host reclaims freed memory
+    about 2 s per GiB, more than the products.
+    """
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.held = 0
+        self._free: dict = {}  # (shape, dtype) -> [free blocks]
+        self._lock = threading.Lock()
+
+    def take(self, shape, dtype):
+        """A kept block of this shape and type, or None."""
+        key = (tuple(shape), np.dtype(dtype).str)
+        with self._lock:
+            free = self._free.get(key)
+            if free:
+                a = free.pop()
+                self.held -= a.nbytes
+                return a
+        return None
+
+    def put(self, arrays) -> None:
+        """Keep those of ``arrays`` worth keeping: large, owning, C-ordered, writeable, within the limit."""
+        with self._lock:
+            for a in arrays:
+                if not (isinstance(a, np.ndarray) and a.flags.owndata and a.flags.c_contiguous and a.flags.writeable):
+                    continue
+                if a.nbytes < _WORKSPACE_MIN or self.held + a.nbytes > self.limit:
+                    continue
+                free = self._free.setdefault((a.shape, a.dtype.str), [])
+                if any(b is a for b in free):
+                    continue
+                free.append(a)
+                self.held += a.nbytes
+
+    def clear(self) -> int:
+        """Drop every kept block; returns the bytes dropped."""
+        with self._lock:
+            held, self._free, self.held = self.held, {}, 0
+        return held
+
+
 _TILE = 1 << 15  # numbers per tile in the NumPy fallback: temporaries stay in cache
 
 
@@ -161,36 +169,31 @@ class NumpyBackend(Backend):
         ``BIGPLAN_NUM_THREADS``).
     kernels : bool, optional
         Use the compiled kernels when available (default); False forces the
-        SciPy/NumPy fallback.
+        SciPy/NumPy fallback (as ``BIGPLAN_NO_KERNELS=1`` does for every backend).
+    workspace_bytes : int, optional
+        Most bytes of freed blocks kept for the next solve (default
+        ``BIGPLAN_WORKSPACE_BYTES``, else a quarter of the machine's memory).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bigplan.cpu import NumpyBackend
+    >>> bk = NumpyBackend(threads=1, kernels=False)
+    >>> bk.uses_kernels, bk.coldot(np.ones((3, 2)), np.ones((3, 2))).tolist()
+    (False, [3.0, 3.0])
     """
 
     name = "numpy"
     mutable = True
+    order = "C"
 
     def __init__(self, threads: int | None = None, kernels: bool = True, workspace_bytes: int | None = None):
         self.threads = threads or _default_threads()
         self._pool_obj = None
         self._pool_pid = None
         self._k = _KERNELS if kernels else None
-        self.workspace_bytes = _default_workspace_bytes() if workspace_bytes is None else int(workspace_bytes)
-        self._ws: dict = {}  # (shape, dtype) -> [free blocks]
-        self._ws_held = 0
-        self._ws_lock = threading.Lock()
-
-    # -- workspace -------------------------------------------------------------
-    # Large blocks freed by one solve are kept for the next (up to
-    # ``workspace_bytes``), as GPU libraries keep a memory pool: a fresh page
-    # costs a fault and zeroing on first touch, and in virtual machines whose
-    # host reclaims freed memory about 2 s per GiB, more than the products.
-    def _take(self, shape, dtype):
-        key = (tuple(shape), np.dtype(dtype).str)
-        with self._ws_lock:
-            free = self._ws.get(key)
-            if free:
-                a = free.pop()
-                self._ws_held -= a.nbytes
-                return a
-        return None
+        self._ws = _Workspace(_default_workspace_bytes() if workspace_bytes is None else int(workspace_bytes))
+        self._take = self._ws.take
 
     def empty(self, shape, dtype):
         """An uninitialised C-ordered block, from the workspace when one is free."""
@@ -212,28 +215,21 @@ class NumpyBackend(Backend):
 
     def release(self, *arrays):
         """Hand blocks the caller will not touch again to the workspace."""
-        with self._ws_lock:
-            for a in arrays:
-                if not (isinstance(a, np.ndarray) and a.flags.owndata and a.flags.c_contiguous and a.flags.writeable):
-                    continue
-                if a.nbytes < _WORKSPACE_MIN or self._ws_held + a.nbytes > self.workspace_bytes:
-                    continue
-                free = self._ws.setdefault((a.shape, a.dtype.str), [])
-                if any(b is a for b in free):
-                    continue
-                free.append(a)
-                self._ws_held += a.nbytes
+        self._ws.put(arrays)
+
+    @property
+    def workspace_bytes(self) -> int:
+        """The most bytes of freed blocks kept for the next solve."""
+        return self._ws.limit
 
     @property
     def workspace_held(self) -> int:
         """Bytes of freed blocks kept for the next solve."""
-        return self._ws_held
+        return self._ws.held
 
     def release_workspace(self) -> int:
         """Free the kept blocks now; returns the bytes released."""
-        with self._ws_lock:
-            held, self._ws, self._ws_held = self._ws_held, {}, 0
-        return held
+        return self._ws.clear()
 
     @property
     def _pool(self):
@@ -411,7 +407,8 @@ class NumpyBackend(Backend):
             out = self.empty(X.shape, X.dtype)
         kind = self._spmm_kind(A.dtype, X, out)
         if kind is None:
-            return super().i_minus_dot2(op, X, out=out)
+            T = self.i_minus(op, X, out=out)  # SciPy product, then the dots
+            return (T, *self.coldot2(T, X))
         f = getattr(self._k, f"bigplan_spmm_dots_{kind}_{'i32' if A.indices.dtype == np.int32 else 'i64'}")
         parts = [(np.empty(k), np.empty(k)) for _ in op.bounds]
         ptrs = (_ptr(A.indptr), _ptr(A.indices), _ptr(A.data), _ptr(X), _ptr(out))
@@ -425,7 +422,10 @@ class NumpyBackend(Backend):
         out_dtype = np.dtype(out_dtype or X.dtype)
         kind = self._spmm_kind(A.dtype, X, X)
         if kind not in ("d", "f") or not self._fast(B, X) or out_dtype not in (np.float64, np.float32):
-            return super().residual(op, B, X, out_dtype=out_dtype)
+            MX = self.i_minus(op, X)
+            R = self.axpy(-1.0, MX, B, out=MX)  # B - (I - A) X, into the product's block
+            rn = np.sqrt(self.coldot(R, R))
+            return (R if R.dtype == out_dtype else self.block(R, out_dtype)), rn
         f = getattr(self._k, f"bigplan_residual_{kind}_{'i32' if A.indices.dtype == np.int32 else 'i64'}")
         ok = out is not None and out.shape == (n, k) and out.dtype == out_dtype and out.flags.c_contiguous
         R = out if ok else self.empty((n, k), out_dtype)
@@ -438,7 +438,7 @@ class NumpyBackend(Backend):
     def add_widened(self, X, D):
         if self._k is None or X.dtype != np.float64 or D.dtype != np.float32 or X.shape != D.shape \
                 or not (X.flags.c_contiguous and D.flags.c_contiguous):
-            return super().add_widened(X, D)
+            return self.axpy(1.0, self.block(D, X.dtype), X, out=X)
         n, k = X.shape
         f = self._k.bigplan_add_widened
         self._run(lambda r0, r1: f(r0, r1, k, _ptr(X), _ptr(D)), self._row_chunks(n, n * k))
@@ -450,7 +450,8 @@ class NumpyBackend(Backend):
         alpha = np.ascontiguousarray(alpha, dtype=X.dtype)
         omega = np.ascontiguousarray(omega, dtype=X.dtype)
         if not self._fast(X, P, S, T, Z, out, alpha, omega):
-            return super().step_end(X, P, S, T, Z, alpha, omega, out=out)
+            X = self.xs_update(X, P, S, alpha, omega)
+            return (X, *self.axpy_dots(-omega, T, S, Z, out=out))
         chunks = self._row_chunks(n, n * k)
         parts = [(np.empty(k), np.empty(k)) for _ in chunks]
         f = self._kern("step_end", X)
@@ -472,7 +473,7 @@ class NumpyBackend(Backend):
     def dense_solve(self, lu_and_piv, Y):
         from scipy.linalg import lu_solve
 
-        return lu_solve(lu_and_piv, Y, check_finite=False)
+        return np.ascontiguousarray(lu_solve(lu_and_piv, Y, check_finite=False))  # LAPACK answers in F order
 
     # -- block arithmetic ----------------------------------------------------
     def coldot(self, X, Y):
@@ -496,7 +497,7 @@ class NumpyBackend(Backend):
     def colrange(self, X):
         n, k = X.shape
         if n == 0 or not self._fast(X):
-            return super().colrange(X)
+            return super().colrange(X)  # NumPy's min and max propagate NaN
         chunks = self._row_chunks(n, n * k)
         parts = [(np.empty(k), np.empty(k)) for _ in chunks]
         f = self._kern("colrange", X)
@@ -508,7 +509,7 @@ class NumpyBackend(Backend):
     def coldot2(self, X, Y):
         n, k = X.shape
         if not self._fast(X, Y):
-            return super().coldot2(X, Y)
+            return self.coldot(X, X), self.coldot(X, Y)
         chunks = self._row_chunks(n, n * k)
         parts = [(np.empty(k), np.empty(k)) for _ in chunks]
         f = self._kern("coldot2", X)
@@ -520,7 +521,8 @@ class NumpyBackend(Backend):
         n, k = X.shape
         a = np.ascontiguousarray(np.broadcast_to(np.asarray(a, dtype=X.dtype), (k,)))
         if not self._fast(X, Y, Z, out, a):
-            return super().axpy_dots(a, X, Y, Z, out=out)
+            W = self.axpy(a, X, Y, out=out)
+            return W, self.coldot(W, W), self.coldot(Z, W)
         chunks = self._row_chunks(n, n * k)
         parts = [(np.empty(k), np.empty(k)) for _ in chunks]
         f = self._kern("axpy_dots", X)

@@ -23,13 +23,16 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ._arrays import array_library, to_host
+from ._inputs import product_positions, product_vector
+from ._sparse import csr_set, parse_changes
 from .errors import (
     InvalidEconomyError,
     LabelError,
     NotProductiveError,
     ShapeError,
-    UnknownProductError,
 )
+from .spectral import spectral_radius_bounds
 
 __all__ = ["Economy", "Productivity", "spectral_radius_bounds"]
 
@@ -54,20 +57,8 @@ class Productivity:
     iterations: int = 0
 
 
-def _to_host(x: Any) -> Any:
-    """Bring a CuPy/JAX array or sparse matrix to the host, leave others alone."""
-    mod = type(x).__module__.split(".", 1)[0]
-    if mod in ("cupy", "cupyx"):
-        return x.get() if hasattr(x, "get") else x
-    if mod in ("jax", "jaxlib"):
-        if hasattr(x, "todense") and not hasattr(x, "__array__"):
-            x = x.todense()
-        return np.asarray(x)
-    return x
-
-
 def _as_csr(A: Any, dtype) -> sp.csr_matrix:
-    A = _to_host(A)
+    A = to_host(A)
     if sp.issparse(A):
         if A.ndim != 2:
             raise ShapeError(f"A must be a 2-D matrix, got {A.ndim}-D")
@@ -106,78 +97,6 @@ def _with_index_dtype(csr: sp.csr_matrix, index_dtype) -> sp.csr_matrix:
     out.indices = csr.indices.astype(want)
     out.indptr = csr.indptr.astype(want)
     return out
-
-
-def spectral_radius_bounds(
-    A: sp.csr_matrix, *, maxiter: int = 2000, rtol: float = 1e-7, stop_below: float | None = None,
-    stop_above: float | None = None, x0: np.ndarray | None = None,
-) -> tuple[float, float, np.ndarray, int]:
-    """Certified Collatz-Wielandt bounds on the spectral radius of a non-negative matrix.
-
-    Runs the power iteration on ``A + I`` (same Perron vector, no periodicity) from a
-    positive vector; for every positive ``x``,
-    ``min_i (A x)_i / x_i <= rho(A) <= max_i (A x)_i / x_i``.
-
-    Parameters
-    ----------
-    A : scipy.sparse.csr_matrix
-        Non-negative square matrix.
-    maxiter : int
-        Iteration limit.
-    rtol : float
-        Stop when ``upper - lower <= rtol * upper``.
-    stop_below, stop_above : float, optional
-        Stop as soon as ``upper < stop_below`` or ``lower >= stop_above``.
-    x0 : numpy.ndarray, optional
-        Positive starting vector (default: ones).
-
-    Returns
-    -------
-    lower, upper : float
-        The bounds.
-    x : numpy.ndarray
-        The last iterate (an estimate of the Perron vector, scaled to max 1).
-    iterations : int
-    """
-    n = A.shape[0]
-    x = np.ones(n) if x0 is None else np.array(x0, dtype=float)
-    lo, hi = 0.0, np.inf
-    it = 0
-    tiny = np.finfo(float).tiny
-    for it in range(1, maxiter + 1):
-        y = A @ x
-        ratio = y / x
-        lo = max(lo, float(ratio.min()))
-        hi = min(hi, float(ratio.max()))
-        if it % 10 == 1 and lo < hi:
-            lo = max(lo, _support_lower_bound(A, x))
-        if stop_below is not None and hi < stop_below:
-            break
-        if stop_above is not None and lo >= stop_above:
-            break
-        if hi - lo <= rtol * max(hi, tiny):
-            break
-        x = y + x
-        x /= x.max()
-        np.maximum(x, tiny, out=x)  # stays positive: (A + I) x >= x > 0 in exact arithmetic
-    return lo, hi, x, it
-
-
-def _support_lower_bound(A, x: np.ndarray) -> float:
-    """Collatz-Wielandt lower bound from ``x`` cut to its large entries.
-
-    For non-negative ``A`` and any non-negative ``z != 0`` with ``A z >= s z``,
-    ``rho(A) >= s``; zeroing the small entries of the power iterate drops the
-    components that decay (reducible matrices) and sharpens the bound.
-    """
-    best = 0.0
-    for cut in (1e-1, 1e-2, 1e-4, 1e-8):
-        z = np.where(x >= cut * x.max(), x, 0.0)
-        sup = z > 0
-        if not sup.any():
-            continue
-        best = max(best, float(((A @ z)[sup] / z[sup]).min()))
-    return best
 
 
 class Economy:
@@ -274,8 +193,6 @@ class Economy:
         check: bool = True,
         certificate: Productivity | None = None,
     ):
-        from .backend import array_library
-
         dtype = np.dtype(dtype)
         if dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
             raise InvalidEconomyError(f"dtype must be float64 or float32, got {dtype}")
@@ -316,7 +233,7 @@ class Economy:
         self._labour_supply = None
         if labour_supply is not None:
             m = 1 if self._labour is None else self._labour.shape[0]
-            ls = np.atleast_1d(np.asarray(_to_host(labour_supply), dtype=np.float64)).copy()
+            ls = np.atleast_1d(np.asarray(to_host(labour_supply), dtype=np.float64)).copy()
             if ls.shape == (1,) and m > 1:
                 raise ShapeError(f"labour_supply needs one number per labour kind ({m}), got 1")
             if ls.shape != (m,):
@@ -359,6 +276,11 @@ class Economy:
     def _make_labels(labels, n: int) -> pd.Index | None:
         if labels is None:
             return None
+        if isinstance(labels, (str, bytes)):
+            raise LabelError(
+                f"labels must be a sequence of product labels, got the string {labels!r}; "
+                "give a list with one label per product"
+            )
         idx = labels if isinstance(labels, pd.Index) else pd.Index(list(labels))
         if len(idx) != n:
             raise LabelError(f"got {len(idx)} product labels for {n} products; give exactly one label per product")
@@ -372,7 +294,22 @@ class Economy:
             if names is not None:
                 raise ShapeError("labour_names given without labour coefficients")
             return None, None
-        lab = np.asarray(_to_host(labour), dtype=dtype)
+        if isinstance(labour, pd.DataFrame):  # products x kinds, aligned by label; columns name the kinds
+            if names is None:
+                names = [str(c) for c in labour.columns]
+            labour = np.stack([
+                product_vector(self, labour[c], f"labour {c!r}", error=InvalidEconomyError) for c in labour.columns
+            ]) if labour.shape[1] else np.zeros((0, n))
+        elif isinstance(labour, (pd.Series, Mapping)):
+            labour = product_vector(self, labour, "labour", error=InvalidEconomyError)
+        lab = to_host(labour)
+        if not isinstance(lab, np.ndarray):
+            lab = np.asarray(lab)
+        if np.iscomplexobj(lab):
+            raise InvalidEconomyError("labour is complex; coefficients are real numbers")
+        if lab.dtype == object or not (np.issubdtype(lab.dtype, np.number) or lab.dtype == bool):
+            raise InvalidEconomyError(f"labour must be numeric, got dtype {lab.dtype}")
+        lab = lab.astype(dtype, copy=False)
         if lab.ndim == 1:
             lab = lab[None, :]
         if lab.ndim != 2 or lab.shape[1] != n:
@@ -395,15 +332,7 @@ class Economy:
     def _vector(self, v, n: int, what: str, *, upper: float | None = None, allow_scalar: bool = False):
         if v is None:
             return None
-        arr = np.asarray(_to_host(v), dtype=np.float64)
-        if arr.ndim == 0 and allow_scalar:
-            arr = np.full(n, float(arr))
-        if arr.shape != (n,):
-            raise ShapeError(f"{what} must have shape ({n},) (one number per product), got {arr.shape}")
-        arr = arr.copy()
-        self._check_values(arr, what)
-        if upper is not None and (arr > upper).any():
-            raise InvalidEconomyError(f"{what} must lie in [0, {upper}], got a maximum of {arr.max():.6g}")
+        arr = product_vector(self, v, what, scalar=allow_scalar, lo=0.0, hi=upper, error=InvalidEconomyError)
         arr.flags.writeable = False
         return arr
 
@@ -533,6 +462,10 @@ class Economy:
                 self._cache[key] = build()
             return self._cache[key]
 
+    def is_cached(self, key) -> bool:
+        """True when :meth:`cached` already holds ``key`` (e.g. a backend's copy of ``A``)."""
+        return key in self._cache
+
     # -- labels --------------------------------------------------------------
     def positions(self, products: Iterable) -> np.ndarray:
         """Integer positions of products given by label (or by position when unlabelled).
@@ -540,25 +473,9 @@ class Economy:
         Raises
         ------
         UnknownProductError
-            A label (or position) the economy does not have.
+            A label (or position) the economy does not have, or a position that is not a whole number.
         """
-        items = list(products)
-        if self._labels is None:
-            try:
-                pos = np.asarray(items, dtype=np.int64)
-            except (TypeError, ValueError):
-                raise UnknownProductError(
-                    f"this economy has no labels; name products by position 0..{self.n - 1}"
-                ) from None
-            bad = pos[(pos < 0) | (pos >= self.n)]
-            if bad.size:
-                raise UnknownProductError(f"unknown product positions {bad[:5].tolist()}; valid are 0..{self.n - 1}")
-            return pos
-        pos = self._labels.get_indexer(items)
-        if (pos < 0).any():
-            missing = [items[i] for i in np.flatnonzero(pos < 0)[:5]]
-            raise UnknownProductError(f"unknown products {missing}; they are not among this economy's labels")
-        return pos.astype(np.int64)
+        return product_positions(self, products)
 
     # -- changes -------------------------------------------------------------
     def with_changes(
@@ -593,21 +510,8 @@ class Economy:
         """
         A = self._A
         if changes:
-            items = list(changes.items()) if isinstance(changes, Mapping) else list(changes)
-            if isinstance(changes, Mapping):
-                rows_l = [k[0] for k, _ in items]
-                cols_l = [k[1] for k, _ in items]
-                vals = np.asarray([v for _, v in items], dtype=np.float64)
-            else:
-                try:
-                    rows_l, cols_l, vals_l = zip(*items)
-                except ValueError:
-                    raise ShapeError("changes must be (product_in, product_out, value) triples") from None
-                vals = np.asarray(vals_l, dtype=np.float64)
-            rows = self.positions(rows_l)
-            cols = self.positions(cols_l)
-            self._check_values(vals, "changed coefficients")
-            A = _apply_changes(A, rows, cols, vals)
+            rows, cols, vals = parse_changes(self, changes)
+            A = csr_set(A, rows, cols, vals)
         kwargs = dict(
             index_dtype=self._A.indices.dtype,
             labels=self._labels,
@@ -637,20 +541,3 @@ class Economy:
             f"<Economy n={self.n} nnz={self.nnz} labour_kinds={m}{extra} "
             f"spectral_radius<={p.upper:.4g} ({p.method})>"
         )
-
-
-def _apply_changes(A: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray) -> sp.csr_matrix:
-    """Set ``A[rows, cols] = vals`` on a copy (the last value wins for a repeated position).
-
-    SciPy finds stored entries with a compiled search and inserts new ones in one
-    O(nnz) pass; the copy keeps the original economy untouched.
-    """
-    import warnings
-
-    new = sp.csr_matrix((A.data.copy(), A.indices.copy(), A.indptr.copy()), shape=A.shape)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", sp.SparseEfficiencyWarning)
-        new[rows, cols] = vals.astype(A.dtype)
-    if (vals == 0).any():
-        new.eliminate_zeros()
-    return new

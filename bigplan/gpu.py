@@ -21,7 +21,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .backend import Backend
+from ._backend_api import Backend
 
 __all__ = ["CupyBackend", "JaxBackend", "row_blocks", "CUSPARSE_MAX_NNZ"]
 
@@ -114,6 +114,7 @@ class CupyBackend(Backend):
 
     name = "cupy"
     mutable = True
+    order = "F"
 
     def __init__(self):
         import cupy
@@ -326,7 +327,11 @@ class JaxBackend(Backend):
         return self._jax.devices()[0].platform
 
     def asarray(self, x, dtype=None):
-        return self._jnp.asarray(x, dtype=dtype)
+        if isinstance(x, self._jax.Array):  # immutable: sharing it is safe
+            return x if dtype is None or x.dtype == dtype else x.astype(dtype)
+        # jnp.asarray may share a host array's memory on the CPU, and jnp.array copies it
+        # asynchronously: the caller may write into it before the copy has read it
+        return self._jnp.array(x, dtype=dtype, copy=True).block_until_ready()
 
     def to_numpy(self, x):
         return np.asarray(x)

@@ -1,5 +1,9 @@
 """The algorithms, written once against :class:`bigplan.backend.Backend`.
 
+The block operations BiCGSTAB fuses (``step_end``, ``i_minus_dot2``,
+``residual``, ...) and their generic versions live beside it in
+:mod:`bigplan._krylov_ops`; a backend overrides those it can do in one pass.
+
 Every method solves ``(I - A) X = Y`` (or the transposed system, for labour
 values) for a block ``Y`` of ``k`` plans at once, with per-plan convergence: the
 relative residual of plan ``j`` is ``||y_j - (I - A) x_j||_2 / ||y_j||_2`` and a
@@ -30,7 +34,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .backend import Backend
+from ._backend_api import Backend
+from ._krylov_ops import krylov_backend
+from ._evidence import plan_status
 from .errors import BackendError, ConvergenceError, InsufficientMemoryError, ShapeError
 
 __all__ = ["BiCGSTAB", "Neumann", "Direct", "Refined", "Auto", "Method", "BlockSolve", "solve_block", "as_method"]
@@ -243,6 +249,7 @@ class BlockSolve:
     seconds: float
     restarts: int = 0
     notes: list = field(default_factory=list)
+    status: np.ndarray | None = None  # per-plan bigplan.Status codes
 
 
 # ---------------------------------------------------------------------------
@@ -262,6 +269,11 @@ def _operator(bk: Backend, economy, transpose: bool, dtype):
     return economy.cached(key, lambda: bk.operator(economy.AT if transpose else economy.A, dtype))
 
 
+def operator(bk: Backend, economy, *, transpose: bool = False, dtype=np.float64):
+    """The backend operator of ``A`` (``A^T`` with ``transpose``) in ``dtype``, cached on the economy as the solvers use it."""
+    return _operator(bk, economy, transpose, dtype)
+
+
 def _check_memory(bk: Backend, economy, k: int, blocks: int, dtype, transpose: bool) -> int:
     """Largest batch that fits in device memory; raise if not even one plan fits."""
     avail = bk.memory_available()
@@ -270,7 +282,7 @@ def _check_memory(bk: Backend, economy, k: int, blocks: int, dtype, transpose: b
     item = np.dtype(dtype).itemsize
     idx_item = economy.A.indices.dtype.itemsize
     key = ("op", bk.name, bool(transpose), np.dtype(dtype).str)
-    op_bytes = 0 if key in economy._cache else economy.nnz * (item + idx_item) + (economy.n + 1) * idx_item
+    op_bytes = 0 if economy.is_cached(key) else economy.nnz * (item + idx_item) + (economy.n + 1) * idx_item
     per_plan = blocks * economy.n * item
     room = int(0.9 * avail) - op_bytes
     if room < per_plan:
@@ -612,6 +624,7 @@ def solve_block(
     t0 = time.perf_counter()
     if not (rtol >= 0 and atol >= 0) or (rtol == 0 and atol == 0):
         raise ValueError(f"tolerances must be non-negative and not both zero, got rtol={rtol}, atol={atol}")
+    bk = krylov_backend(bk)  # the fused operations: the backend's own, or the generic ones of _krylov_ops
     dtype = np.dtype(dtype or np.float64)
     meth = as_method(method)
     k = B.shape[1]
@@ -633,6 +646,7 @@ def solve_block(
     tol = np.maximum(rtol * bnorm, atol)
     st = {"matvecs": 0}
     notes: list[str] = []
+    maxiter = None
 
     if isinstance(meth, Direct):
         X = _direct(bk, economy, Bd, transpose, dtype, meth)
@@ -711,6 +725,7 @@ def solve_block(
     bk.synchronize()
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = np.where(bnorm > 0, res / np.where(bnorm > 0, bnorm, 1), res)
+    status = plan_status(conv, rel, its, maxiter, stalled="stagnated" if isinstance(meth, Refined) else "breakdown")
     return BlockSolve(
         X=X,
         converged=conv,
@@ -723,6 +738,7 @@ def solve_block(
         seconds=time.perf_counter() - t0,
         restarts=int(restarts),
         notes=notes,
+        status=status,
     )
 
 

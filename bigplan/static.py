@@ -8,31 +8,54 @@ and through all its inputs": ``v (I - A) = l``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .backend import Backend, array_library, get_backend
+from ._arrays import to_host
+from ._evidence import Evidence, WithEvidence, plan_status
+from ._inputs import plan_block
+from .backend import Backend, get_backend
 from .economy import Economy
-from .errors import InvalidDemandError, LabelError, ShapeError
-from .solvers import Auto, raise_if_failed, solve_block
+from .errors import ShapeError
+from .solvers import Auto, BlockSolve, raise_if_failed, solve_block
 
 __all__ = ["solve_output", "labour_values", "choose_method", "OutputSolution", "ValuesSolution"]
 
 
+_FLOAT32_NOTE = (
+    "{what} came in float32 and was promoted to float64: digits beyond float32's ~7 were lost before the "
+    "solve (for JAX, enable x64 before creating arrays: jax.config.update('jax_enable_x64', True); or pass "
+    "float64 / NumPy arrays)"
+)
+
+
 def _summary(obj, what: str) -> str:
-    res = np.atleast_1d(obj.residual)
     state = "converged" if obj.converged else "NOT converged"
     return (
         f"<{type(obj).__name__} {what}: {state}, method={obj.method}, backend={obj.backend}, "
-        f"iterations={obj.iterations}, max relative residual={float(np.max(res)):.3g}, {obj.seconds:.3g} s>"
+        f"iterations={obj.iterations}, max relative residual={float(np.max(obj.residual)):.3g}, {obj.seconds:.3g} s>"
+    )
+
+
+def _evidence(bs: BlockSolve, notes) -> Evidence:
+    return Evidence(
+        converged=bool(bs.converged.all()),
+        status=bs.status if bs.status is not None else plan_status(bs.converged, bs.residual, bs.iterations, None),
+        iterations=int(bs.iterations.max()) if bs.iterations.size else 0,
+        residual=bs.residual,
+        backend=bs.backend,
+        method=bs.method,
+        matvecs=bs.matvecs,
+        seconds=bs.seconds,
+        notes=tuple(notes),
     )
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class OutputSolution:
+class OutputSolution(WithEvidence):
     """Gross outputs for one or many plans, with the evidence of the solve.
 
     Attributes
@@ -42,47 +65,37 @@ class OutputSolution:
         the final demand.  NumPy unless the caller kept results on the device.
     labour : array, shape (m,) or (m, k), or None
         Labour each plan needs (one row per labour kind), when the economy has labour.
-    converged : bool
-        Every plan reached the tolerance (its true residual was checked).
+    evidence : Evidence
+        The shared evidence block; its fields are also attributes of the result:
+        ``converged`` (every plan reached the tolerance; its true residual was
+        checked), ``status`` (a :class:`~bigplan.Status` code per plan),
+        ``iterations`` (of the slowest plan), ``residual`` (shape ``(k,)``, always:
+        ``||y - (I - A) x|| / ||y||`` of each plan), ``backend``, ``method``,
+        ``matvecs``, ``seconds``, ``notes``.
     plan_converged : numpy.ndarray of bool, shape (k,)
-    iterations : int
-        Iterations of the slowest plan (``plan_iterations`` per plan).
-    residual : numpy.ndarray, shape (k,) (a float for one plan)
-        Achieved relative residual ``||y - (I - A) x|| / ||y||`` of each plan.
-    backend, method, reason : str
-        Where and how it was solved, and why ``auto`` chose that method.
-    matvecs : int
-        Sparse products done, counted per plan.
-    seconds : float
-        Wall time of the solve.
+    plan_iterations : numpy.ndarray, shape (k,)
+    reason : str
+        Why ``auto`` chose the method.
     clipped : int
         Entries in ``[-tolerance, 0)`` set to 0 for plans with ``y >= 0`` (the
         exact answer is non-negative there; a larger negative is never hidden and
         is reported in ``notes``).
-    notes : list of str
     """
 
     output: Any
     labour: Any
-    converged: bool
+    evidence: Evidence
     plan_converged: np.ndarray
-    iterations: int
     plan_iterations: np.ndarray
-    residual: Any
-    backend: str
-    method: str
     reason: str
-    matvecs: int
-    seconds: float
     labels: pd.Index | None = None
     plans: pd.Index | None = None
     labour_names: tuple | None = None
     clipped: int = 0
-    notes: list = field(default_factory=list)
 
     def to_frame(self) -> pd.DataFrame:
         """Gross output as a DataFrame: products (labels) x plans."""
-        out = np.asarray(self.output if array_library(self.output) == "numpy" else _host(self.output))
+        out = np.asarray(to_host(self.output))
         out2 = out[:, None] if out.ndim == 1 else out
         return pd.DataFrame(out2, index=self.labels, columns=self.plans)
 
@@ -90,7 +103,7 @@ class OutputSolution:
         """Labour needed as a DataFrame: labour kinds x plans."""
         if self.labour is None:
             raise ValueError("this economy has no labour coefficients")
-        lab = np.asarray(_host(self.labour))
+        lab = np.asarray(to_host(self.labour))
         lab2 = lab[:, None] if lab.ndim == 1 else lab
         return pd.DataFrame(lab2, index=list(self.labour_names), columns=self.plans)
 
@@ -100,45 +113,32 @@ class OutputSolution:
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class ValuesSolution:
+class ValuesSolution(WithEvidence):
     """Labour values ``v`` solving ``v (I - A) = l``.
 
     Attributes
     ----------
     values : array, shape (n,) for one labour kind, else (m, n)
         Labour embodied per unit of each product, directly and through all inputs.
-    converged, iterations, residual, backend, method, reason, matvecs, seconds
-        As in :class:`OutputSolution`.
+    evidence : Evidence
+        As in :class:`OutputSolution` (one "plan" per labour kind).
+    reason : str
     """
 
     values: Any
-    converged: bool
-    iterations: int
-    residual: Any
-    backend: str
-    method: str
+    evidence: Evidence
     reason: str
-    matvecs: int
-    seconds: float
     labels: pd.Index | None = None
     labour_names: tuple | None = None
-    notes: list = field(default_factory=list)
 
     def to_frame(self) -> pd.DataFrame:
         """Labour values as a DataFrame: products x labour kinds."""
-        v = np.asarray(_host(self.values))
+        v = np.asarray(to_host(self.values))
         v2 = v[None, :] if v.ndim == 1 else v
         return pd.DataFrame(v2.T, index=self.labels, columns=list(self.labour_names))
 
     def __repr__(self) -> str:
         return _summary(self, f"{np.shape(self.values)[-1]} products")
-
-
-def _host(x):
-    lib = array_library(x)
-    if lib == "cupy":
-        return x.get()
-    return np.asarray(x)
 
 
 def choose_method(economy: Economy, k: int = 1, *, rtol: float = 1e-10, backend="numpy") -> tuple[str, str]:
@@ -160,76 +160,6 @@ def choose_method(economy: Economy, k: int = 1, *, rtol: float = 1e-10, backend=
     """
     meth, reason = Auto().choose(economy, k, rtol=rtol, backend=get_backend(backend))
     return meth.name, reason
-
-
-def _demand_block(economy: Economy, final_demand: Any):
-    """Validate final demand; return (block (n, k), was_1d, plan names, library, nonneg flags)."""
-    n = economy.n
-    plans = None
-    if isinstance(final_demand, (pd.Series, pd.DataFrame)):
-        fd = final_demand
-        if economy.labels is not None:
-            idx = fd.index
-            if not idx.is_unique:
-                raise LabelError("final demand has duplicated product labels")
-            missing = economy.labels.difference(idx)
-            extra = idx.difference(economy.labels)
-            if len(extra):
-                raise LabelError(
-                    f"final demand names {len(extra)} products the economy does not have, e.g. {list(extra[:5])}"
-                )
-            if len(missing):
-                raise LabelError(
-                    f"final demand lacks {len(missing)} of the economy's products, e.g. {list(missing[:5])}; "
-                    "give 0 for products with no final demand"
-                )
-            fd = fd.reindex(economy.labels)
-        if isinstance(fd, pd.Series):
-            plans = pd.Index([fd.name if fd.name is not None else 0])
-        else:
-            plans = fd.columns
-        arr = fd.to_numpy(dtype=np.float64)
-        lib = "numpy"
-    else:
-        lib = array_library(final_demand) or "numpy"
-        arr = final_demand if lib in ("cupy", "jax") else np.asarray(final_demand)
-        if lib == "numpy" and (arr.dtype == object or not np.issubdtype(arr.dtype, np.number)):
-            raise InvalidDemandError(f"final demand must be numeric, got dtype {arr.dtype}")
-    shape = tuple(arr.shape)
-    if len(shape) not in (1, 2) or shape[0] != n:
-        raise ShapeError(
-            f"final demand must have shape ({n},) or ({n}, k) for k plans, got {shape}; "
-            "one row per product, one column per plan"
-        )
-    if len(shape) == 2 and shape[1] == 0:
-        raise ShapeError("final demand has no plans (0 columns)")
-    was_1d = len(shape) == 1
-    xp = _xp(lib)
-    block = arr[:, None] if was_1d else arr
-    # column minima and maxima, no temporaries: NaN reaches both, +inf the maximum, -inf the minimum
-    if lib == "numpy":
-        colmin, colmax = get_backend("numpy").colrange(block)
-    else:
-        colmin = np.asarray(_host(xp.min(block, axis=0)), dtype=np.float64)
-        colmax = np.asarray(_host(xp.max(block, axis=0)), dtype=np.float64)
-    if not (np.isfinite(colmin).all() and np.isfinite(colmax).all()):
-        raise InvalidDemandError(
-            "final demand has NaN or infinite entries; every target must be a finite number (use 0 for none)"
-        )
-    nonneg = colmin >= 0
-    return block, was_1d, plans, lib, nonneg
-
-
-def _xp(lib: str):
-    if lib == "cupy":
-        import cupy
-
-        return cupy
-    if lib == "jax":
-        import jax.numpy as jnp
-
-        return jnp
-    return np
 
 
 def _clip_tiny_negatives(bk: Backend, X, nonneg: np.ndarray, residual: np.ndarray, notes: list):
@@ -321,18 +251,23 @@ def solve_output(
     """
     if not isinstance(economy, Economy):
         raise TypeError(f"economy must be a bigplan.Economy, got {type(economy).__name__}; build one with Economy(A)")
-    block, was_1d, plans, lib, nonneg = _demand_block(economy, final_demand)
+    pb = plan_block(economy, final_demand, "final demand")
+    block, was_1d, plans, lib, nonneg = pb.values, pb.squeeze, pb.names, pb.library, pb.nonneg
+    pre_notes = []
+    if np.dtype(block.dtype) == np.float32 and (dtype is None or np.dtype(dtype) == np.float64):
+        block = block.astype(np.float64)
+        pre_notes.append(_FLOAT32_NOTE.format(what="final demand"))
     bk = get_backend(backend, block, x0)
     x0b = None
     if x0 is not None:
-        x0a = x0.to_numpy(dtype=np.float64) if isinstance(x0, (pd.Series, pd.DataFrame)) else x0
-        if tuple(np.shape(x0a)) != tuple(np.shape(final_demand)):
-            raise ShapeError(f"x0 has shape {np.shape(x0a)}; it must match final demand {np.shape(final_demand)}")
-        x0b = x0a[:, None] if np.ndim(x0a) == 1 else x0a
+        xb = plan_block(economy, x0, "x0")
+        if xb.values.shape != block.shape:
+            raise ShapeError(f"x0 has shape {np.shape(x0)}; it must match final demand {np.shape(final_demand)}")
+        x0b = xb.values
     bs = solve_block(bk, economy, block, method=method, rtol=rtol, atol=atol, x0=x0b, dtype=dtype)
     if raise_on_failure:
         raise_if_failed(bs, rtol, "solve_output", economy)
-    notes = list(bs.notes)
+    notes = pre_notes + list(bs.notes)
     X, nclip = _clip_tiny_negatives(bk, bs.X, nonneg, bs.residual, notes)
     lab = None
     if economy.labour is not None:
@@ -347,25 +282,17 @@ def solve_output(
         lab = None if lab is None else lab[:, 0]
     if plans is None:
         plans = pd.RangeIndex(1 if was_1d else block.shape[1])
-    res = bs.residual[0] if was_1d else bs.residual
     return OutputSolution(
         output=X,
         labour=lab,
-        converged=bool(bs.converged.all()),
+        evidence=_evidence(bs, notes),
         plan_converged=bs.converged,
-        iterations=int(bs.iterations.max()),
         plan_iterations=bs.iterations,
-        residual=res,
-        backend=bs.backend,
-        method=bs.method,
         reason=bs.reason,
-        matvecs=bs.matvecs,
-        seconds=bs.seconds,
         labels=economy.labels,
         plans=plans,
         labour_names=economy.labour_names,
         clipped=nclip,
-        notes=notes,
     )
 
 
@@ -419,31 +346,39 @@ def labour_values(
             raise ValueError(
                 "this economy has no labour coefficients; pass labour=... or build it with Economy(A, labour=l)"
             )
-        L = economy.labour
-        lib = "numpy"
+        lb = plan_block(economy, economy.labour.T, "labour")
     else:
-        lib = array_library(labour) or "numpy"
-        L = labour if lib in ("cupy", "jax") else np.asarray(labour, dtype=np.float64)
-        if L.ndim == 1:
-            L = L[None, :]
-        if L.ndim != 2 or L.shape[1] != economy.n:
-            raise ShapeError(f"labour must have shape ({economy.n},) or (m, {economy.n}), got {np.shape(labour)}")
-        if not bool(_xp(lib).isfinite(L).all()):
-            raise InvalidDemandError("labour coefficients have NaN or infinite entries")
-        names = tuple(f"labour_{i}" for i in range(L.shape[0])) if L.shape[0] > 1 else ("labour",)
-    bk = get_backend(backend, L, x0)
-    B = L.T
+        if isinstance(labour, pd.DataFrame):  # products x kinds, like Economy(labour=DataFrame)
+            lb = plan_block(economy, labour, "labour")
+        elif isinstance(labour, pd.Series):
+            lb = plan_block(economy, labour, "labour")
+        else:
+            if np.ndim(labour) not in (1, 2) or np.shape(labour)[-1] != economy.n:
+                raise ShapeError(f"labour must have shape ({economy.n},) or (m, {economy.n}), got {np.shape(labour)}")
+            lb = plan_block(economy, labour.T if np.ndim(labour) == 2 else labour, "labour")
+        m = lb.k
+        names = (
+            tuple(str(c) for c in lb.names) if lb.names is not None and not isinstance(labour, pd.Series)
+            else (tuple(f"labour_{i}" for i in range(m)) if m > 1 else ("labour",))
+        )
+    B, lib = lb.values, lb.library
+    pre_notes = []
+    if np.dtype(B.dtype) == np.float32 and economy.dtype == np.float64 and (dtype is None or np.dtype(dtype) == np.float64):
+        B = B.astype(np.float64)
+        pre_notes.append(_FLOAT32_NOTE.format(what="labour"))
+    bk = get_backend(backend, B, x0)
     x0b = None
     if x0 is not None:
-        x0b = np.asarray(x0) if array_library(x0) == "numpy" else x0
-        x0b = x0b[None, :] if x0b.ndim == 1 else x0b
-        x0b = x0b.T
+        x0t = x0.T if (not isinstance(x0, (pd.Series, pd.DataFrame)) and np.ndim(x0) == 2) else x0
+        xb = plan_block(economy, x0t, "x0")
+        if xb.values.shape != B.shape:
+            raise ShapeError(f"x0 has shape {np.shape(x0)}; it must match the labour values' shape")
+        x0b = xb.values
     bs = solve_block(bk, economy, B, transpose=True, method=method, rtol=rtol, atol=atol, x0=x0b, dtype=dtype)
     if raise_on_failure:
         raise_if_failed(bs, rtol, "labour_values", economy)
-    nonneg = np.asarray(_host((B >= 0).all(axis=0)))
-    notes = list(bs.notes)
-    V, _ = _clip_tiny_negatives(bk, bs.X, nonneg, bs.residual, notes)
+    notes = pre_notes + list(bs.notes)
+    V, _ = _clip_tiny_negatives(bk, bs.X, lb.nonneg, bs.residual, notes)
     keep = (lib in ("cupy", "jax")) if keep_on_device is None else keep_on_device
     V = V.T
     if not keep:
@@ -452,15 +387,8 @@ def labour_values(
         V = V[0]
     return ValuesSolution(
         values=V,
-        converged=bool(bs.converged.all()),
-        iterations=int(bs.iterations.max()),
-        residual=bs.residual if bs.residual.size > 1 else bs.residual[0],
-        backend=bs.backend,
-        method=bs.method,
+        evidence=_evidence(bs, notes),
         reason=bs.reason,
-        matvecs=bs.matvecs,
-        seconds=bs.seconds,
         labels=economy.labels,
         labour_names=names,
-        notes=notes,
     )

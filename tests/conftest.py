@@ -25,9 +25,9 @@ if importlib.util.find_spec("jax") is not None:
 def _cupy_reason() -> str | None:
     if importlib.util.find_spec("cupy") is None:
         return "CuPy is not installed (pip install 'bigplan[cuda13]')"
-    from bigplan.backend import _cupy_has_device
+    from bigplan.backend import available_backends
 
-    return None if _cupy_has_device() else "no CUDA device visible to CuPy"
+    return None if "cupy" in available_backends() else "no CUDA device visible to CuPy"
 
 
 BACKEND_PARAMS = [

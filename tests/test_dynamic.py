@@ -15,11 +15,14 @@ from hypothesis import strategies as st
 import bigplan
 from bigplan import (
     Economy,
+    Evidence,
     InfeasiblePlanError,
     InvalidDemandError,
     InvalidEconomyError,
     LabelError,
     ShapeError,
+    Status,
+    UnknownProductError,
 )
 from bigplan import dynamic as dyn
 from bigplan.dynamic import (
@@ -163,6 +166,90 @@ def test_pandas_targets_are_aligned_to_labels():
     np.testing.assert_allclose(p1.consumption[0], [1.0, 0.5])
     with pytest.raises(LabelError):
         plan(e, pd.DataFrame({"food": [1.0], "steel": [1.0]}))
+
+
+# ---------------------------------------------------------------------------
+# one input layer: every argument that names products is aligned the same way, with the same errors
+# ---------------------------------------------------------------------------
+_PRODUCT_ARGUMENTS = {
+    "plan level": lambda e, v: plan(e, v, horizon=2),
+    "plan path": lambda e, v: plan(e, pd.DataFrame([v, v])),
+    "plan capacity": lambda e, v: plan(e, [1.0, 1.0], horizon=2, capacity=v),
+    "plan growth": lambda e, v: plan(e, [1.0, 1.0], horizon=2, growth=v),
+    "balanced consumption": lambda e, v: balanced_plan(e, v, growth=0.01),
+    "balanced public": lambda e, v: balanced_plan(e, [1.0, 1.0], growth=0.01, public=v, public_share=0.1),
+    "balanced prices": lambda e, v: balanced_plan(e, [1.0, 1.0], growth=0.01, prices=v),
+    "frontier consumption": lambda e, v: frontier(e, v, growth_rates=[0.0]),
+    "compare sectors": lambda e, v: compare(e, {"a": {"growth": 0.01}}, [1.0, 1.0], sectors=v),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_PRODUCT_ARGUMENTS))
+@pytest.mark.parametrize("container", [pd.Series, dict])
+def test_unknown_and_missing_products_are_typed_errors(name, container):
+    call = _PRODUCT_ARGUMENTS[name]
+    e = two_sector()
+    with pytest.raises(UnknownProductError, match="steel"):
+        call(e, container({"food": 0.01, "tools": 0.01, "steel": 0.01}))
+    with pytest.raises(LabelError, match="tools"):
+        call(e, container({"food": 0.01}))
+
+
+def test_labelled_arguments_are_aligned_by_product():
+    e = two_sector()
+    p = plan(e, [1.0, 2.0], horizon=3, growth=pd.Series({"tools": 0.01, "food": 0.03}),
+             capacity=pd.Series({"tools": 50.0, "food": 30.0}))
+    np.testing.assert_allclose(p.capacity[0], [30.0, 50.0])
+    np.testing.assert_allclose(p.consumption[:, 0], 1.03 ** np.arange(3))
+    np.testing.assert_allclose(p.consumption[:, 1], 2.0 * 1.01 ** np.arange(3))
+    q = plan(e, [1.0, 2.0], horizon=3, growth=np.array([0.03, 0.01]), capacity=[30.0, 50.0])
+    np.testing.assert_allclose(p.output, q.output)
+    rep = compare(e, {"a": {"growth": 0.01}}, [1.0, 1.0], sectors=pd.Series({"tools": "industry", "food": "farm"}))
+    prop = rep.proposals[0]
+    assert rep.sector_output.loc["farm", "a"] == pytest.approx(prop.output[0] * prop.prices[0])
+    assert rep.sector_output.loc["industry", "a"] == pytest.approx(prop.output[1] * prop.prices[1])
+
+
+def test_growth_rates_per_product_are_validated():
+    e = two_sector()
+    with pytest.raises(InvalidPlanError, match="> -1"):
+        plan(e, [1.0, 1.0], horizon=2, growth=[0.1, -1.5])
+    with pytest.raises(InvalidPlanError, match="finite"):
+        plan(e, [1.0, 1.0], horizon=2, growth=[0.1, np.inf])
+    with pytest.raises(InvalidPlanError, match="max_sweeps"):
+        plan(e, [1.0, 1.0], horizon=2, max_sweeps=0)
+    with pytest.raises(InvalidPlanError, match="shortfall_tol"):
+        plan(e, [1.0, 1.0], horizon=2, shortfall_tol=-1.0)
+
+
+def test_results_carry_the_shared_evidence_block():
+    e = two_sector()
+    r = max_growth_rate(e)
+    assert isinstance(r.evidence, Evidence)
+    assert r.evidence.residual.shape == (1,) and r.residual[0] == pytest.approx((r.upper - r.lower) / r.rate)
+    assert r.status.tolist() == [Status.CONVERGED] and r.converged and r.method
+    assert r.iterations > 0 and r.matvecs >= r.iterations and r.backend == "numpy"
+    for method in ("capacity", "exact", "lp"):
+        p = plan(e, [1.0, 2.0], horizon=3, growth=0.02, method=method)
+        assert isinstance(p.evidence, Evidence) and p.method == method and p.converged
+        assert p.evidence.residual.shape == (1,) and p.solver_residual == float(p.evidence.residual[0])
+        assert p.solver_residual < 1e-9 and p.seconds > 0 and isinstance(p.notes, tuple)
+    # a sweep cut short is reported in the evidence, with a status saying so
+    C = np.array([[1.0, 1.0], [1.0, 1.0], [1.3, 1.3], [1.3, 1.3]])  # a jump: capacity must be built early
+    assert plan(e, C, terminal="none").converged
+    short = plan(e, C, terminal="none", max_sweeps=1)
+    assert not short.converged and short.status.tolist() == [Status.MAX_ITERATIONS]
+    assert "max_sweeps" in " ".join(short.notes)
+
+
+def test_plan_never_aliases_or_writes_into_its_inputs():
+    e = two_sector()
+    C = np.asfortranarray(np.array([[1.0, 1.0], [1.1, 1.05], [1.2, 1.1]]))
+    before = C.copy()
+    p = plan(e, C)
+    p.consumption[0, 0] = 99.0  # the plan's arrays are its own
+    np.testing.assert_array_equal(C, before)
+    assert C.flags.writeable
 
 
 # ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from bigplan import inventory as inv
 from bigplan.errors import (
     InvalidDemandError,
     InvalidEconomyError,
+    LabelError,
     ShapeError,
     UnknownProductError,
 )
@@ -393,3 +394,76 @@ def test_plans_given_as_a_mapping(tmp_path):
     np.testing.assert_array_equal(store.final_demand()["tilted"].to_numpy(), y2)
     with pytest.raises(bigplan.ShapeError):
         store.add_plans({"short": np.ones(3)}, author="a")
+
+
+# ---------------------------------------------------------------------------
+# one input rule for every entry point, and the report's evidence
+# ---------------------------------------------------------------------------
+LABELLED = bigplan.Economy(np.array([[0.1, 0.3], [0.2, 0.1]]), labour=[1.0, 2.0], labels=["grain", "iron"])
+UNKNOWN = pd.Series({"grain": 1.0, "iron": 2.0, "salt": 3.0})  # names a product the economy lacks
+MISSING = pd.Series({"grain": 1.0})  # lacks "iron"
+
+
+def _store_add_plans(e, y, tmp_path):
+    s = open_store(tmp_path / "s")
+    s.commit(e, author="a", reason="init")
+    try:
+        return s.add_plans(y.rename("p"), author="a")
+    finally:
+        s.close()
+
+
+ENTRY_POINTS = {
+    "replan": lambda e, y, tmp: replan(e, y),
+    "replan previous": lambda e, y, tmp: replan(e, pd.Series([1.0, 1.0], index=e.labels), y),
+    "Replanner": lambda e, y, tmp: Replanner(e, y),
+    "Replanner outputs": lambda e, y, tmp: Replanner(e, pd.Series([1.0, 1.0], index=e.labels), outputs=y),
+    "stock_change": lambda e, y, tmp: stock_change(e, y),
+    "simulate_consumer_demand": lambda e, y, tmp: simulate_consumer_demand(e, y, [1.0, 1.0], periods=2),
+    "Store.add_plans": _store_add_plans,
+}
+
+
+@pytest.mark.parametrize("name", list(ENTRY_POINTS))
+def test_unknown_and_missing_products_are_refused_everywhere(name, tmp_path):
+    call = ENTRY_POINTS[name]
+    with pytest.raises(UnknownProductError, match="salt"):
+        call(LABELLED, UNKNOWN, tmp_path / "unknown")
+    with pytest.raises(LabelError, match="iron") as info:
+        call(LABELLED, MISSING, tmp_path / "missing")
+    assert not isinstance(info.value, UnknownProductError)
+
+
+def test_replan_never_drops_an_unknown_products_demand():
+    plans = pd.DataFrame({"base": [1.0, 2.0, 5.0]}, index=["grain", "iron", "salt"])
+    with pytest.raises(UnknownProductError, match="salt"):
+        replan(LABELLED, plans)
+    rep = replan(LABELLED, plans.loc[["iron", "grain"]])  # reordered labels are aligned, not taken by position
+    np.testing.assert_allclose(rep.output[:, 0], bigplan.solve_output(LABELLED, np.array([1.0, 2.0])).output)
+
+
+def test_replan_report_carries_evidence_and_the_correction(big):
+    e, Y, X, res = big
+    rng = np.random.default_rng(6)
+    e2 = revise(e, one_row(e, 50, rng))
+    rep = replan(e2, Y, X, old_economy=e, residual=res, method="correction")
+    k = Y.shape[1]
+    assert rep.correction.kind == "rows" and rep.correction.rank == 1 and rep.rank == 1
+    assert rep.mode == "rows (1)"
+    ev = rep.evidence
+    assert ev.residual.shape == (k,) and ev.status.shape == (k,)
+    assert (ev.status == bigplan.Status.CONVERGED).all() and rep.converged
+    assert rep.residual is ev.residual and rep.method == ev.method == "correction"
+    assert rep.matvecs == ev.matvecs > 0 and rep.iterations == ev.iterations
+
+
+def test_combined_reports_keep_each_plan_in_its_place():
+    e = bigplan.Economy(random_productive(30, 0.15, 0.6, seed=2))
+    Y = np.abs(np.random.default_rng(1).normal(size=(30, 3))) + 0.1
+    a = replan(e, Y[:, [0, 2]], plans=["x", "z"], rtol=1e-6)
+    b = replan(e, Y[:, [1]], plans=["y"], rtol=1e-12)
+    rep = inv.ReplanReport.combine([([0, 2], a), ([1], b)], 3)
+    assert list(rep.plans) == ["x", "y", "z"]
+    np.testing.assert_array_equal(rep.output, np.column_stack([a.output[:, 0], b.output[:, 0], a.output[:, 1]]))
+    np.testing.assert_array_equal(rep.residual, [a.residual[0], b.residual[0], a.residual[1]])
+    assert rep.status.shape == (3,) and rep.converged

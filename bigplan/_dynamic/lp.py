@@ -1,0 +1,151 @@
+"""``method="lp"``: the Dorfman-Samuelson-Solow inequality form, solved with HiGHS in two phases.
+
+Variables (periods stacked): outputs ``x``, new capacity ``N``, capacity ``K``
+(``T + 1`` periods), capacity shortfalls ``s`` and labour shortfalls ``u``.
+Phase 1 minimises the total shortfall; phase 2 the labour used (weighted
+gross output without labour coefficients) at that shortfall.  The outputs are
+then polished by one static solve for the LP's investment.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..errors import ConvergenceError
+from .common import solve
+from .expectations import expectation_shift
+from .problem import PlanOutcome, PlanProblem, Run
+
+__all__ = ["solve_lp"]
+
+
+@dataclass(frozen=True, eq=False)
+class _LP:
+    """The linear programme: ``A_ub v <= b_ub``, ``A_eq v = b_eq``, ``bounds``; offsets of each block in ``v``."""
+
+    A_ub: sp.csr_matrix
+    b_ub: np.ndarray
+    A_eq: sp.csr_matrix
+    b_eq: np.ndarray
+    bounds: np.ndarray
+    offsets: dict
+    shortfall: np.ndarray  # the phase-1 objective: 1 on every shortfall variable
+
+
+def solve_lp(problem: PlanProblem) -> PlanOutcome:
+    """The ``"lp"`` plan of ``problem`` (on the host)."""
+    from scipy.optimize import linprog
+
+    t0 = time.perf_counter()
+    p = problem
+    run = Run()
+    n, T = p.n, p.horizon
+    K1 = p.initial_capacity
+    g_term, g_exp = p.terminal_growth, p.expected_growth
+    if K1 is None:
+        # start on the balanced path: K_1 = (I - A - B diag(g + delta))^-1 c_1.  (Taking K_1 = x_1 would let
+        # the LP buy capacity for later periods by over-producing in period 1, without investment.)
+        ex = expectation_shift(p, run)
+        g_term, g_exp = ex.terminal_growth, ex.growth
+        K1 = np.maximum(solve(ex.economy, p.consumption[:, :1], backend="numpy", method=p.solver,
+                              rtol=p.rtol)[:, 0], 0.0)
+        run.notes.append("no initial capacity given: K_1 taken as the balanced requirement of period 1")
+    lp = _build(p, K1)
+    r1 = linprog(lp.shortfall, A_ub=lp.A_ub, b_ub=lp.b_ub, A_eq=lp.A_eq, b_eq=lp.b_eq, bounds=lp.bounds,
+                 method="highs")
+    if r1.status != 0:
+        raise ConvergenceError(f"method='lp': HiGHS failed in phase 1 (status {r1.status}: {r1.message})")
+    short = float(r1.fun)
+    # phase 2: least labour (or least gross output) with that shortfall
+    Lab = p.economy.labour
+    w = np.ones(n) if Lab is None else Lab.astype(np.float64).sum(axis=0)
+    w = w + 1e-6 * max(float(w.mean()), 1e-300)
+    ox, oN = lp.offsets["x"], lp.offsets["N"]
+    c2 = np.zeros(lp.shortfall.size)
+    c2[ox:oN] = np.tile(w, T)
+    A_ub2 = sp.vstack([lp.A_ub, sp.csr_matrix(lp.shortfall[None, :])], format="csr")
+    b_ub2 = np.concatenate([lp.b_ub, [short * (1 + 1e-7) + 1e-9]])
+    r2 = linprog(c2, A_ub=A_ub2, b_ub=b_ub2, A_eq=lp.A_eq, b_eq=lp.b_eq, bounds=lp.bounds, method="highs")
+    res = r2 if r2.status == 0 else r1
+    if r2.status != 0:
+        run.notes.append(f"phase 2 (least labour) failed ({r2.message}); returning the least-shortfall plan")
+    v = res.x
+    N = np.maximum(v[oN : oN + n * T].reshape(T, n).T, 0.0)
+    if short > 1e-7:
+        run.notes.append(
+            f"the targets cannot be met with the capacity and labour given (least total shortfall {short:.6g})"
+        )
+    # polish: exact outputs for the LP's investment, capacity rebuilt from it
+    X = solve(p.economy, p.consumption + p.capital.astype(np.float64) @ N, backend="numpy", method=p.solver,
+              rtol=p.rtol, x0=v[ox : ox + n * T].reshape(T, n).T.copy(), tally=run.tally)
+    np.maximum(X, 0.0, out=X)
+    keep = 1.0 - p.depreciation
+    K = np.empty((n, T + 1))
+    K[:, 0] = K1
+    for t in range(T):
+        K[:, t + 1] = keep * K[:, t] + N[:, t]
+    ev = run.tally.evidence(converged=True, method="lp", seconds=time.perf_counter() - t0, notes=run.notes)
+    return PlanOutcome(X, N, K, sweeps=1, solves=run.tally.solves, terminal_growth=g_term, expected_growth=g_exp,
+                       evidence=ev)
+
+
+def _build(p: PlanProblem, K1: np.ndarray) -> _LP:
+    """Balance, capacity accumulation, capacity and labour limits, terminal rule, as one sparse LP."""
+    n, T = p.n, p.horizon
+    A = p.economy.A.astype(np.float64)
+    B = p.capital.astype(np.float64)
+    Lab = p.economy.labour
+    supply = p.labour_supply
+    m = 0 if (Lab is None or supply is None) else Lab.shape[0]
+    keep = 1.0 - p.depreciation
+    nx, nN, nK, ns, nu = n * T, n * T, n * (T + 1), n * T, m * T
+    ox, oN, oK, os_, ou = 0, nx, nx + nN, nx + nN + nK, nx + nN + nK + ns
+    nv = ou + nu
+    I_n = sp.identity(n, format="csr")
+    I_T = sp.identity(T, format="csr")
+    S0 = sp.csr_matrix((np.ones(T), (np.arange(T), np.arange(T))), shape=(T, T + 1))
+    S1 = sp.csr_matrix((np.ones(T), (np.arange(T), np.arange(1, T + 1))), shape=(T, T + 1))
+    widths = [(off, w) for off, w in ((ox, nx), (oN, nN), (oK, nK), (os_, ns), (ou, nu)) if w > 0]
+
+    def row(blocks):
+        """Place blocks ``{offset: matrix}`` side by side in a row of ``nv`` columns."""
+        rows = next(iter(blocks.values())).shape[0]
+        parts = [sp.csr_matrix(blocks[off]) if off in blocks else sp.csr_matrix((rows, w)) for off, w in widths]
+        return sp.hstack(parts, format="csr")
+
+    # equalities: balance; capacity accumulation
+    eq = [
+        row({ox: sp.kron(I_T, I_n - A), oN: sp.kron(I_T, -B)}),
+        row({oK: sp.kron(S1, I_n) - sp.kron(S0, sp.diags(keep)), oN: sp.kron(I_T, -I_n)}),
+    ]
+    beq = [p.consumption.T.ravel(), np.zeros(n * T)]
+    # inequalities: x_t - K_t - s_t <= 0; terminal; labour
+    ub = [row({ox: sp.kron(I_T, I_n), oK: -sp.kron(S0, I_n), os_: -sp.kron(I_T, I_n)})]
+    bub = [np.zeros(n * T)]
+    if p.terminal in ("growth", "replace"):
+        eT = sp.csr_matrix((np.ones(1), ([0], [T - 1])), shape=(1, T))
+        eK = sp.csr_matrix((np.ones(1), ([0], [T])), shape=(1, T + 1))
+        g = p.terminal_growth if p.terminal == "growth" else 0.0
+        gg = np.broadcast_to(np.asarray(g, dtype=np.float64), (n,))
+        ub.append(row({ox: sp.kron(eT, sp.diags(1.0 + gg)), oK: -sp.kron(eK, I_n)}))
+        bub.append(np.zeros(n))
+    if m:
+        ub.append(row({ox: sp.kron(I_T, sp.csr_matrix(Lab.astype(np.float64))), ou: -sp.identity(nu)}))
+        bub.append(supply.ravel())
+    bounds = np.zeros((nv, 2))
+    bounds[:, 1] = np.inf
+    bounds[oK : oK + n, 0] = K1
+    bounds[oK : oK + n, 1] = K1
+    if p.terminal == "none":
+        bounds[oN + n * (T - 1) : oN + n * T, 1] = 0.0
+    c1 = np.zeros(nv)
+    c1[os_:] = 1.0
+    return _LP(
+        A_ub=sp.vstack(ub, format="csr"), b_ub=np.concatenate(bub), A_eq=sp.vstack(eq, format="csr"),
+        b_eq=np.concatenate(beq), bounds=bounds, offsets={"x": ox, "N": oN, "K": oK, "s": os_, "u": ou},
+        shortfall=c1,
+    )

@@ -1,0 +1,442 @@
+"""The ledger: SQLite schema, the connection, read and write transactions, the marker file.
+
+Every write is one SQLite transaction begun with ``BEGIN IMMEDIATE`` (two
+writers serialize; one that cannot get the lock within ``timeout`` seconds gets
+:class:`~bigplan.StoreBusyError`), in WAL mode with ``synchronous=FULL``.
+Readers run in their own read transaction and see one consistent version while
+a writer commits.  Array files are referenced from the ``objects`` table; they
+are written (durably) before the transaction that refers to them commits.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from ..economy import Productivity
+from ..errors import (
+    CorruptStoreError,
+    LabelError,
+    StoreBusyError,
+    StoreError,
+    StoreVersionError,
+    UnknownProductError,
+)
+from .objects import OBJECTS, ObjectInfo, fsync_dir, now, read_npy
+
+#: Newest store format this module reads and the one it writes.
+FORMAT_VERSION = 1
+#: Reporting unit of stocks and capacities given without one (and of an economy's own).
+DEFAULT_UNIT = "default"
+#: Kinds of change the ledger records.
+KINDS = ("A", "capital", "labour", "depreciation", "labour_supply", "stocks", "capacity")
+
+LEDGER = "ledger.sqlite"
+MARKER = "bigplan-store.json"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS versions(
+    version INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    author TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    created TEXT NOT NULL,
+    n_changes INTEGER NOT NULL,
+    target INTEGER,
+    certificate TEXT NOT NULL,
+    info TEXT,
+    full INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS changes(
+    version INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    row INTEGER NOT NULL,
+    col INTEGER NOT NULL,
+    old REAL,
+    new REAL,
+    PRIMARY KEY(version, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS objects(
+    digest TEXT PRIMARY KEY,
+    path TEXT NOT NULL,
+    dtype TEXT NOT NULL,
+    shape TEXT NOT NULL,
+    nbytes INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS snapshots(version INTEGER PRIMARY KEY, manifest TEXT NOT NULL, meta TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS units(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS plans(
+    name TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    demand TEXT NOT NULL,
+    created TEXT NOT NULL,
+    author TEXT NOT NULL,
+    note TEXT,
+    output TEXT,
+    output_version INTEGER,
+    residual REAL,
+    solved TEXT
+);
+"""
+
+
+def cert_json(p: Productivity) -> str:
+    """A productivity certificate as the ledger keeps it."""
+
+    def f(x):
+        return None if x is None or not math.isfinite(x) else float(x)
+
+    return json.dumps({"lower": f(p.lower), "upper": f(p.upper), "method": p.method, "iterations": int(p.iterations)})
+
+
+def cert_from(s: str) -> Productivity:
+    """The certificate :func:`cert_json` wrote."""
+    d = json.loads(s)
+    up = d["upper"]
+    return Productivity(
+        float(d["lower"] or 0.0), float("nan") if up is None else float(up), str(d["method"]), int(d["iterations"])
+    )
+
+
+class Ledger:
+    """The SQLite ledger of a store directory and its one connection.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The store directory (created if missing).
+    timeout : float
+        Seconds a writer waits for another writer's lock.
+    """
+
+    def __init__(self, path: Path, timeout: float):
+        self.path = Path(path)
+        self.timeout = float(timeout)
+        self.lock = threading.RLock()
+        self._con: sqlite3.Connection | None = None
+        self._open()
+
+    # -- opening -------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            con = sqlite3.connect(
+                str(self.path / LEDGER), timeout=self.timeout, isolation_level=None, check_same_thread=False
+            )
+            con.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            con.execute("PRAGMA synchronous = FULL")
+        except sqlite3.DatabaseError as exc:
+            raise self.wrap(exc, "open") from None
+        return con
+
+    def _open(self) -> None:
+        p = self.path
+        if p.exists() and not p.is_dir():
+            raise StoreError(f"{p} is a file, not a store directory; give a directory path (it is created if missing)")
+        p.mkdir(parents=True, exist_ok=True)
+        ledger, marker = p / LEDGER, p / MARKER
+        if not ledger.exists():
+            if marker.exists():
+                raise CorruptStoreError(
+                    f"{p} is a bigplan store but its ledger {LEDGER} is missing; nothing can be read. "
+                    "Restore the directory from a backup"
+                )
+            stray = [c.name for c in p.iterdir() if c.name not in (OBJECTS,) and not c.name.startswith(LEDGER)]
+            if stray:
+                raise StoreError(
+                    f"{p} is not a bigplan store (no {LEDGER}) and is not empty ({stray[:3]}); "
+                    "give a new or empty directory"
+                )
+        elif ledger.stat().st_size == 0 and marker.exists():
+            raise CorruptStoreError(f"the ledger {ledger} is empty (truncated); restore the store from a backup")
+        con = self._connect()
+        self._con = con
+        try:
+            mode = con.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() != "wal":
+                con.execute("PRAGMA journal_mode = WAL")
+            has_meta = con.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
+            if not has_meta:
+                if marker.exists():
+                    raise CorruptStoreError(
+                        f"the ledger {ledger} has lost its tables (truncated or overwritten); "
+                        "restore the store from a backup"
+                    )
+                self._create()
+            ok = con.execute("PRAGMA quick_check").fetchone()[0]
+            if ok != "ok":
+                raise CorruptStoreError(f"the ledger {ledger} is damaged ({ok}); restore the store from a backup")
+            row = con.execute("SELECT value FROM meta WHERE key='format_version'").fetchone()
+            if row is None:
+                raise CorruptStoreError(f"the ledger {ledger} has no format version; it is not a complete store")
+            fmt = int(row[0])
+            if fmt > FORMAT_VERSION:
+                raise StoreVersionError(
+                    f"{p} was written by store format version {fmt}; this bigplan reads formats up to "
+                    f"{FORMAT_VERSION}. Upgrade bigplan to open it (the store was not modified)"
+                )
+            if not marker.exists():
+                self._write_marker()
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise self.wrap(exc, "open") from None
+        except BaseException:
+            self.close()
+            raise
+
+    def _create(self) -> None:
+        con = self._con
+        (self.path / OBJECTS).mkdir(exist_ok=True)
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            for stmt in _SCHEMA.strip().split(";"):
+                if stmt.strip():
+                    con.execute(stmt)
+            con.execute("INSERT OR IGNORE INTO meta VALUES ('format_version', ?)", (str(FORMAT_VERSION),))
+            con.execute("INSERT OR IGNORE INTO meta VALUES ('created', ?)", (now(),))
+            con.execute("INSERT OR IGNORE INTO meta VALUES ('store_id', ?)", (uuid.uuid4().hex,))
+            con.execute("INSERT OR IGNORE INTO units(id, name) VALUES (0, ?)", (DEFAULT_UNIT,))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        self._write_marker()
+
+    def _write_marker(self) -> None:
+        tmp = self.path / f".{MARKER}.{uuid.uuid4().hex}"
+        with open(tmp, "w") as f:
+            json.dump({"format": "bigplan-store", "format_version": FORMAT_VERSION}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path / MARKER)
+        fsync_dir(self.path)
+
+    def wrap(self, exc: BaseException, what: str) -> StoreError:
+        """The store error a SQLite error stands for: busy, or a damaged ledger."""
+        msg = str(exc).lower()
+        if "locked" in msg or "busy" in msg:
+            return StoreBusyError(
+                f"{what}: the store {self.path} is locked by another writer and stayed locked for "
+                f"{self.timeout:g} s; nothing was written. Retry, or open it with a larger timeout"
+            )
+        return CorruptStoreError(
+            f"{what}: the ledger {self.path / LEDGER} cannot be read ({exc}); it is damaged or not a "
+            "bigplan store. Restore it from a backup"
+        )
+
+    def close(self) -> None:
+        with self.lock:
+            if self._con is not None:
+                try:
+                    self._con.close()
+                finally:
+                    self._con = None
+
+    # -- transactions --------------------------------------------------------
+    @property
+    def con(self) -> sqlite3.Connection:
+        if self._con is None:
+            raise StoreError("this store is closed; open it again with open_store(path)")
+        return self._con
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction (joins the current transaction when one is open)."""
+        with self.lock:
+            con = self.con
+            if con.in_transaction:
+                yield con
+                return
+            try:
+                con.execute("BEGIN")
+            except sqlite3.DatabaseError as exc:
+                raise self.wrap(exc, "read") from None
+            try:
+                yield con
+            except sqlite3.DatabaseError as exc:
+                con.execute("ROLLBACK")
+                raise self.wrap(exc, "read") from None
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            else:
+                con.execute("COMMIT")
+
+    @contextmanager
+    def write(self, what: str) -> Iterator[sqlite3.Connection]:
+        """A write transaction: all of it commits, or none of it (any error rolls back)."""
+        with self.lock:
+            con = self.con
+            if con.in_transaction:
+                raise StoreError(f"{what}: a write is already in progress on this store object")
+            try:
+                con.execute("BEGIN IMMEDIATE")
+            except sqlite3.DatabaseError as exc:
+                raise self.wrap(exc, what) from None
+            try:
+                yield con
+            except sqlite3.DatabaseError as exc:
+                con.execute("ROLLBACK")
+                raise self.wrap(exc, what) from None
+            except BaseException:
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
+                raise
+            else:
+                try:
+                    con.execute("COMMIT")
+                except sqlite3.DatabaseError as exc:
+                    if con.in_transaction:
+                        con.execute("ROLLBACK")
+                    raise self.wrap(exc, what) from None
+
+    # -- versions ------------------------------------------------------------
+    @staticmethod
+    def head(con) -> int:
+        """The latest committed version (0 for an empty store)."""
+        return int(con.execute("SELECT COALESCE(MAX(version), 0) FROM versions").fetchone()[0])
+
+    def check_version(self, con, version: int | None) -> int:
+        """``version`` as a number in 1..head (None: the head; negative: from the head)."""
+        head = self.head(con)
+        if head == 0:
+            raise StoreError(f"the store {self.path} is empty; commit an Economy first (store.commit(economy, ...))")
+        if version is None:
+            return head
+        v = int(version)
+        if v < 0:
+            v = head + 1 + v
+        if not 1 <= v <= head:
+            raise StoreError(f"no version {version} in this store; versions are 1..{head}")
+        return v
+
+    @staticmethod
+    def certificate(con, version: int) -> Productivity:
+        return cert_from(con.execute("SELECT certificate FROM versions WHERE version=?", (version,)).fetchone()[0])
+
+    @staticmethod
+    def rows_between(con, a: int, b: int) -> int:
+        """Ledger rows of the versions in (min, max]."""
+        lo, hi = min(a, b), max(a, b)
+        return int(con.execute("SELECT COALESCE(SUM(n_changes), 0) FROM versions WHERE version > ? AND version <= ?",
+                               (lo, hi)).fetchone()[0])
+
+    @staticmethod
+    def replace_between(con, a: int, b: int) -> bool:
+        """Whether a version in (min, max] holds a whole economy (the ledger cannot be replayed across it)."""
+        lo, hi = min(a, b), max(a, b)
+        r = con.execute("SELECT 1 FROM versions WHERE version > ? AND version <= ? AND full = 1 LIMIT 1",
+                        (lo, hi)).fetchone()
+        return r is not None
+
+    @staticmethod
+    def rows(con, a: int, b: int) -> dict[str, tuple]:
+        """Ledger rows of versions in (a, b], by kind: (version, rows, cols, old, new) arrays in order."""
+        rows = con.execute(
+            "SELECT kind, version, row, col, old, new FROM changes WHERE version > ? AND version <= ? "
+            "ORDER BY version, seq",
+            (a, b),
+        ).fetchall()
+        if not rows:
+            return {}
+        kinds = np.array([r[0] for r in rows])
+        num = np.array([r[1:4] for r in rows], dtype=np.int64).reshape(-1, 3)
+        old = np.array([np.nan if r[4] is None else r[4] for r in rows], dtype=np.float64)
+        new = np.array([np.nan if r[5] is None else r[5] for r in rows], dtype=np.float64)
+        out = {}
+        for k in np.unique(kinds):
+            m = kinds == k
+            out[str(k)] = (num[m, 0], num[m, 1], num[m, 2], old[m], new[m])
+        return out
+
+    # -- objects -------------------------------------------------------------
+    @staticmethod
+    def objects(con, digests: Iterable[str]) -> dict[str, ObjectInfo]:
+        """The records of array objects by digest."""
+        out = {}
+        for d in set(digests):
+            r = con.execute("SELECT digest, path, dtype, shape, nbytes FROM objects WHERE digest=?", (d,)).fetchone()
+            if r is None:
+                raise CorruptStoreError(f"the ledger refers to array {d[:12]}... but does not list it; the store is damaged")
+            out[d] = ObjectInfo.from_row(r)
+        return out
+
+    @staticmethod
+    def register(con, info: ObjectInfo) -> None:
+        """Record an array object written (durably) inside this transaction."""
+        con.execute("INSERT OR IGNORE INTO objects(digest, path, dtype, shape, nbytes) VALUES (?, ?, ?, ?, ?)",
+                    info.row())
+
+    # -- reporting units -----------------------------------------------------
+    @staticmethod
+    def unit_ids(con, names: Sequence, *, create: bool) -> np.ndarray:
+        """Ids of reporting units by name (new ones created in this transaction when ``create``)."""
+        out = np.empty(len(names), np.int64)
+        cache: dict = {}
+        for i, nm in enumerate(names):
+            if not isinstance(nm, str) or not nm:
+                raise LabelError(f"reporting units are named by non-empty strings, got {nm!r}")
+            if nm not in cache:
+                r = con.execute("SELECT id FROM units WHERE name=?", (nm,)).fetchone()
+                if r is None:
+                    if not create:
+                        raise UnknownProductError(f"unknown reporting unit {nm!r}")
+                    cache[nm] = int(con.execute("INSERT INTO units(name) VALUES (?)", (nm,)).lastrowid)
+                else:
+                    cache[nm] = int(r[0])
+            out[i] = cache[nm]
+        return out
+
+    @staticmethod
+    def unit_names(con) -> dict[int, str]:
+        return {int(i): str(nm) for i, nm in con.execute("SELECT id, name FROM units")}
+
+    # -- maintenance ---------------------------------------------------------
+    def verify(self) -> list[str]:
+        """Check every array the ledger refers to; the problems found."""
+        problems = []
+        with self.read() as con:
+            rows = con.execute("SELECT digest, path, dtype, shape, nbytes FROM objects").fetchall()
+        for r in rows:
+            try:
+                read_npy(self.path, ObjectInfo.from_row(r), "verify")
+            except CorruptStoreError as exc:
+                problems.append(str(exc))
+        return problems
+
+    def gc(self) -> int:
+        """Delete array files nothing refers to, under the write lock; the number removed."""
+        removed = 0
+        with self.write("gc") as con:
+            used = set()
+            for (m,) in con.execute("SELECT manifest FROM snapshots"):
+                used.update(json.loads(m).values())
+            for d, o in con.execute("SELECT demand, output FROM plans"):
+                used.add(d)
+                if o:
+                    used.add(o)
+            r = con.execute("SELECT value FROM meta WHERE key='sectors'").fetchone()
+            if r:
+                d = json.loads(r[0])
+                used.update([d["codes"], d["names"]])
+            stale = [row for row in con.execute("SELECT digest, path FROM objects") if row[0] not in used]
+            for d, _ in stale:
+                con.execute("DELETE FROM objects WHERE digest=?", (d,))
+            known = {row[1] for row in con.execute("SELECT digest, path FROM objects")}
+            root = self.path / OBJECTS
+            if root.exists():
+                for f in root.rglob("*"):
+                    if f.is_file() and f.relative_to(self.path).as_posix() not in known:
+                        f.unlink()
+                        removed += 1
+        return removed
