@@ -86,37 +86,32 @@ def main(argv=None) -> int:
         if "numpy" in sys.modules:
             print("warning: NumPy was already imported; --blas-threads may not take effect", file=sys.stderr)
 
+    import _measure as measure
     import numpy as np
 
     import bigplan
 
-    if __package__:
-        from . import common
-    else:
-        import common
+    # benchmarks/benchmarks/common.py: the asv suite's cached economies
+    from benchmarks import common
 
     def say(msg: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
     print("bigplan vs scipy.sparse.linalg.bicgstab, one process")
-    info = common.machine_info()
-    common.print_machine(info)
+    info = measure.machine_info()
+    measure.print_machine(info)
     say(f"economy: n={args.n:,}, {args.inputs:g} inputs per product, spectral radius {args.radius}, seed {args.seed}")
     econ = common.economy(args.n, args.inputs, args.radius, args.seed, progress=say)
     A = econ.A
-    csr = common.csr_bytes(A)
-    M = common.leontief_csr(A)  # SciPy's operator, built once, outside the timings
+    csr = measure.csr_bytes(A)
+    M = measure.leontief_csr(A)  # SciPy's operator, built once, outside the timings
     y = common.demand(args.n, 1, seed=args.seed + 1)
     Y = common.demand(args.n, args.k, seed=args.seed + 2)
     say(f"nnz={A.nnz:,}, CSR of A {csr / 2**20:.1f} MiB ({A.indices.dtype} indices), I - A built")
 
-    def held():
-        """Bytes the NumPy backend keeps for reuse: memory a solve uses although RSS does not grow."""
-        return getattr(bigplan.get_backend("numpy"), "workspace_held", 0)
-
     runs: dict = {}
 
-    def measure(run, key=None):
+    def best_run(run, key=None):
         """Best of args.repeat runs of ``run()`` -> (result, seconds, peak RSS, RSS at start).
 
         The RSS at start is lowered by the backend's kept workspace, so that memory
@@ -124,13 +119,13 @@ def main(argv=None) -> int:
         """
         best = None
         for _ in range(args.repeat):
-            rss0 = common.rss_bytes()
-            kept = held()
-            reset = common.reset_peak_rss()
+            rss0 = measure.rss_bytes()
+            kept = measure.workspace_held()
+            reset = measure.reset_peak_rss()
             t0 = time.perf_counter()
             out = run()
             dt = time.perf_counter() - t0
-            peak = common.peak_rss_bytes()
+            peak = measure.peak_rss_bytes()
             runs.setdefault(key, []).append(dt)
             if best is None or dt < best[1]:
                 best = (out, dt, peak, (rss0 - kept) if reset else None)
@@ -147,16 +142,16 @@ def main(argv=None) -> int:
 
     # -- SciPy, one plan (warmed up like every bigplan backend) ----------------
     small = bigplan.Economy(bigplan.synthetic.technical_matrix(5000, inputs_per_product=args.inputs, column_sum=args.radius))
-    common.scipy_bicgstab(common.leontief_csr(small.A), bigplan.synthetic.final_demand(5000), args.rtol)
+    measure.scipy_bicgstab(measure.leontief_csr(small.A), bigplan.synthetic.final_demand(5000), args.rtol)
     say("SciPy bicgstab, one plan ...")
-    (x, info1, its), t_sp1, peak, rss0 = measure(lambda: common.scipy_bicgstab(M, y, args.rtol))
+    (x, info1, its), t_sp1, peak, rss0 = best_run(lambda: measure.scipy_bicgstab(M, y, args.rtol))
     row = {
         "solver": "scipy bicgstab",
         "plans": 1,
         "seconds": t_sp1,
         "iterations": its,
         "matvecs": 2 * its,
-        "residual": common.relative_residual(M, y, x),
+        "residual": measure.relative_residual(M, y, x),
         "ratio": 1.0,
         "note": f"info={info1}",
     }
@@ -167,16 +162,16 @@ def main(argv=None) -> int:
     seq = args.k if args.seq is None else args.seq
     say(f"SciPy bicgstab, {seq} of {args.k} plans one after the other ...")
     t_seq, its_max, mv, res_max, infos = 0.0, 0, 0, 0.0, set()
-    rss0 = common.rss_bytes()
-    reset = common.reset_peak_rss()
+    rss0 = measure.rss_bytes()
+    reset = measure.reset_peak_rss()
     for j in range(seq):
         yj = np.ascontiguousarray(Y[:, j])
         t0 = time.perf_counter()
-        xj, inf, its = common.scipy_bicgstab(M, yj, args.rtol)
+        xj, inf, its = measure.scipy_bicgstab(M, yj, args.rtol)
         t_seq += time.perf_counter() - t0
         its_max, mv, infos = max(its_max, its), mv + 2 * its, infos | {inf}
-        res_max = max(res_max, common.relative_residual(M, yj, xj))
-    peak = common.peak_rss_bytes()
+        res_max = max(res_max, measure.relative_residual(M, yj, xj))
+    peak = measure.peak_rss_bytes()
     extrapolated = seq < args.k
     t_seq_k = t_seq * args.k / seq
     row = {
@@ -210,10 +205,10 @@ def main(argv=None) -> int:
                 if name != "numpy" or plans == 1:  # compile for these shapes, upload A / build its layout
                     say(f"{label}, {plans} plan(s): first (untimed) call ...")
                     t0 = time.perf_counter()
-                    common.solve(econ, rhs, name, args.rtol, method=args.method)
+                    measure.solve(econ, rhs, name, args.rtol, method=args.method)
                     first = time.perf_counter() - t0
                 say(f"{label}, {plans} plan(s) ...")
-                sol, dt, peak, rss0 = measure(lambda: common.solve(econ, rhs, name, args.rtol, method=args.method), (name, plans))
+                sol, dt, peak, rss0 = best_run(lambda: measure.solve(econ, rhs, name, args.rtol, method=args.method), (name, plans))
             except Exception as exc:  # noqa: BLE001 - one backend's failure must not hide the others
                 say(f"{label}: failed: {type(exc).__name__}: {exc}")
                 rows.append({"solver": label, "plans": plans, "note": f"failed: {type(exc).__name__}: {exc}"})
@@ -225,7 +220,7 @@ def main(argv=None) -> int:
                 "first_s": first,
                 "iterations": sol.iterations,
                 "matvecs": sol.matvecs,
-                "residual": common.relative_residual(M, rhs, sol.output),
+                "residual": measure.relative_residual(M, rhs, sol.output),
                 "ratio": dt / t_ref,
                 "note": f"method={sol.method}" + ("" if sol.converged else " NOT CONVERGED")
                 + (f"; runs {', '.join(f'{t:.3g}' for t in runs[(name, plans)])} s" if args.repeat > 1 else ""),
@@ -241,7 +236,7 @@ def main(argv=None) -> int:
         f"n={args.n:,}  nnz={A.nnz:,}  inputs/product={args.inputs:g}  spectral radius={args.radius}  "
         f"rtol={args.rtol:g}  k={args.k}  CSR(A)={csr / 2**20:.1f} MiB"
     )
-    common.table(
+    measure.table(
         rows,
         [
             ("solver", "solver"),
@@ -278,7 +273,7 @@ def main(argv=None) -> int:
         if one and "mem_over_csr" in one:
             print(f"  bigplan-{name}, one plan: (CSR + solve memory) / CSR = {one['mem_over_csr']:.2f}  (target: < 3)")
     if args.json:
-        common.write_json(args.json, {"args": vars(args), "machine": info, "csr_bytes": csr, "nnz": A.nnz, "rows": rows})
+        measure.write_json(args.json, {"args": vars(args), "machine": info, "csr_bytes": csr, "nnz": A.nnz, "rows": rows})
         print(f"\nwrote {args.json}")
     return 0
 

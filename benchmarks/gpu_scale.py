@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """The GPU run of issue 3, in one command (about 8 minutes on one H100).
 
-    PYTHONPATH=. python benchmarks/gpu_scale.py            # writes $OUT/gpu_scale.json when OUT is set
+    python benchmarks/gpu_scale.py            # writes $OUT/gpu_scale.json when OUT is set
 
 First the realistic 10^6 and 10^7 matrices are generated once into the disk
 cache (``.asv/cache``, npz).  Then, per GPU backend, each in a child process of
@@ -153,10 +153,10 @@ def uniform_matrix(n: int, inputs: int = 30, radius: float = 0.7, seed: int = 0)
 # ---------------------------------------------------------------------------
 def run_backend(name: str, args, deadline: float, out: dict, save, label: str | None = None) -> None:
     """Measure backend ``name`` (cupy, jax or numpy) into ``out`` (rows named ``label``), saving after each step."""
-    if __package__:
-        from . import common
-    else:
-        import common
+    import _measure as measure
+
+    # benchmarks/benchmarks/common.py: the asv suite's cached economies
+    from benchmarks import common
 
     label = label or name
 
@@ -181,12 +181,12 @@ def run_backend(name: str, args, deadline: float, out: dict, save, label: str | 
         return
     device = name != "numpy"
     if device:
-        out["device"] = common.machine_info(devices=name)
+        out["device"] = measure.machine_info(devices=name)
         save()
 
     # 1. copy bandwidth
     try:
-        cb = common.copy_bandwidth(name)
+        cb = measure.copy_bandwidth(name)
         out["copy"] = cb
         say(f"copy bandwidth {cb['bandwidth'] / 1e9:.1f} GB/s ({cb['how']}, {cb['bytes'] / 2**30:.2f} GiB moved)")
         save()
@@ -202,25 +202,23 @@ def run_backend(name: str, args, deadline: float, out: dict, save, label: str | 
         row = {"backend": label, "n": n, "nnz": econ.nnz, "radius": radius, "k": k, "matrix": "technical_matrix"}
         try:
             t0 = time.perf_counter()
-            common.solve(econ, Y, name, args.rtol)
+            measure.solve(econ, Y, name, args.rtol)
             row["first_s"] = time.perf_counter() - t0
             best = None
             for _ in range(args.repeat):
                 t0 = time.perf_counter()
-                sol = common.solve(econ, Y, name, args.rtol)
+                sol = measure.solve(econ, Y, name, args.rtol)
                 dt = time.perf_counter() - t0
                 if best is None or dt < best:
                     best = dt
-                    row.update(common.figures_of(sol))
+                    row.update(measure.figures_of(sol))
                 del sol
             row["seconds"] = best
             if device:  # one more, untimed: from an emptied CuPy pool (its refill would cost time above)
-                common.gpu_memory_reset(name)
-                common.solve(econ, Y, name, args.rtol)
-                row["device_bytes"] = common.gpu_memory_bytes(name)
+                row["device_bytes"] = measure.device_bytes_of_solve(econ, Y, name, args.rtol)
         except Exception as exc:  # noqa: BLE001
-            row["note"] = f"{'out of memory' if common.is_out_of_memory(exc) else 'failed'}: {type(exc).__name__}: {exc}"
-        common.gpu_memory_reset(name)
+            row["note"] = f"{'out of memory' if measure.is_out_of_memory(exc) else 'failed'}: {type(exc).__name__}: {exc}"
+        measure.gpu_memory_reset(name)
         return row
 
     for n in sizes:
@@ -239,7 +237,7 @@ def run_backend(name: str, args, deadline: float, out: dict, save, label: str | 
             if radius == args.radii[0]:
                 for path_kind in ("bigplan", "library"):
                     try:
-                        r = common.spmv(econ, name, path_kind)
+                        r = measure.spmv(econ, name, path_kind)
                         r.update(backend=label, n=n, nnz=econ.nnz)
                         if out["copy"]:
                             r["fraction"] = r["bandwidth"] / out["copy"]["bandwidth"]
@@ -254,7 +252,7 @@ def run_backend(name: str, args, deadline: float, out: dict, save, label: str | 
             if left() < 10:
                 skip(f"solve n={n:,} radius={radius}", "time budget")
                 continue
-            y = common.to_backend(common.demand(n, 1, seed=args.seed + 1), name)
+            y = measure.to_backend(common.demand(n, 1, seed=args.seed + 1), name)
             row = solve_row(econ, n, radius, 1, y)
             del y
             out["solves"].append(row)
@@ -264,7 +262,7 @@ def run_backend(name: str, args, deadline: float, out: dict, save, label: str | 
                 if left() < 30:
                     skip(f"batch n={n:,} radius={radius}", "time budget")
                 else:
-                    Y = common.to_backend(common.demand(n, args.k, seed=args.seed + 2), name)
+                    Y = measure.to_backend(common.demand(n, args.k, seed=args.seed + 2), name)
                     row = solve_row(econ, n, radius, args.k, Y)
                     del Y
                     out["solves"].append(row)
@@ -274,11 +272,11 @@ def run_backend(name: str, args, deadline: float, out: dict, save, label: str | 
                 skip(f"batch n={n:,} k={args.k}", "NumPy rows keep to k <= 64 (CPU time)")
             del econ
         common.forget(n)
-        common.gpu_memory_reset(name)
+        measure.gpu_memory_reset(name)
         gc.collect()
 
     if device and not args.no_search:
-        search(name, label, args, deadline, out, save, common)
+        search(name, label, args, deadline, out, save)
 
 
 def _row_text(row: dict) -> str:
@@ -294,9 +292,12 @@ def _row_text(row: dict) -> str:
     )
 
 
-def search(name: str, label: str, args, deadline: float, out: dict, save, common) -> None:
+def search(name: str, label: str, args, deadline: float, out: dict, save) -> None:
     """Double n from --search-from until the solve no longer fits (or host memory, --max-n, time)."""
+    import _measure as measure
+
     import bigplan
+    from benchmarks import common
 
     def say(msg):
         _say(label, msg)
@@ -309,7 +310,7 @@ def search(name: str, label: str, args, deadline: float, out: dict, save, common
         ib = 4 if nnz <= INT32_MAX else 8
         csr = nnz * (8 + ib) + (n + 1) * ib
         row = {"backend": label, "n": n, "nnz": nnz, "radius": 0.7, "k": 1, "matrix": "uniform", "csr_bytes": csr}
-        avail = common.host_memory_available()
+        avail = measure.host_memory_available()
         if avail is not None and 2.2 * csr + 16 * n + 2**30 > avail:
             row["note"] = f"stop: host memory ({2.2 * csr / 2**30:.0f} GiB needed to build it, {avail / 2**30:.0f} available)"
         elif rate is not None and rate * nnz * 1.2 > deadline - time.time():
@@ -328,23 +329,23 @@ def search(name: str, label: str, args, deadline: float, out: dict, save, common
             econ = bigplan.Economy(A)
             del A
             row["build_s"] = time.perf_counter() - t0 - row["generate_s"]
-            y = common.to_backend(common.demand(n, 1, seed=args.seed + 1), name)
-            common.gpu_memory_reset(name)
+            y = measure.to_backend(common.demand(n, 1, seed=args.seed + 1), name)
+            measure.gpu_memory_reset(name)
             say(f"search n={n:,}: solving ...")
             t1 = time.perf_counter()
-            sol = common.solve(econ, y, name, args.rtol)
+            sol = measure.solve(econ, y, name, args.rtol)
             row["seconds"] = time.perf_counter() - t1
-            row.update(common.figures_of(sol))
-            row["device_bytes"] = common.gpu_memory_bytes(name)
+            row.update(measure.figures_of(sol))
+            row["device_bytes"] = measure.gpu_memory_bytes(name)
             if not sol.converged:
                 row["note"] = "did not converge"
         except Exception as exc:  # noqa: BLE001 - the point of the search
-            kind = "out of memory" if common.is_out_of_memory(exc) else "failed"
+            kind = "out of memory" if measure.is_out_of_memory(exc) else "failed"
             row["note"] = f"{kind}: {type(exc).__name__}: {str(exc)[:300]}"
         finally:
             del econ, y, sol
             gc.collect()
-            common.gpu_memory_reset(name)
+            measure.gpu_memory_reset(name)
         rate = (time.perf_counter() - t0) / nnz
         out["search"].append(row)
         say(f"search {_row_text(row)}")
@@ -358,24 +359,24 @@ def search(name: str, label: str, args, deadline: float, out: dict, save, common
 
 def scipy_rows(args, deadline: float, out: dict, save) -> None:
     """SciPy's bicgstab, one plan, at the sizes <= --cpu-max-n and every radius."""
-    if __package__:
-        from . import common
-    else:
-        import common
+    import _measure as measure
 
     import bigplan
 
+    # benchmarks/benchmarks/common.py: the asv suite's cached economies
+    from benchmarks import common
+
     warm = bigplan.synthetic.technical_matrix(5000, inputs_per_product=args.inputs)
-    common.scipy_bicgstab(common.leontief_csr(warm), bigplan.synthetic.final_demand(5000), args.rtol)
+    measure.scipy_bicgstab(measure.leontief_csr(warm), bigplan.synthetic.final_demand(5000), args.rtol)
     for n in [n for n in args.sizes if n <= args.cpu_max_n]:
         for radius in args.radii:
             if deadline - time.time() < 20:
                 out["skipped"].append({"backend": "scipy", "what": f"n={n:,} radius={radius}", "reason": "time budget"})
                 continue
-            M = common.leontief_csr(common.matrix(n, args.inputs, radius, args.seed, progress=lambda m: _say("scipy", m)))
+            M = measure.leontief_csr(common.matrix(n, args.inputs, radius, args.seed, progress=lambda m: _say("scipy", m)))
             y = common.demand(n, 1, seed=args.seed + 1)
             t0 = time.perf_counter()
-            x, info, its = common.scipy_bicgstab(M, y, args.rtol)
+            x, info, its = measure.scipy_bicgstab(M, y, args.rtol)
             dt = time.perf_counter() - t0
             row = {
                 "backend": "scipy",
@@ -387,7 +388,7 @@ def scipy_rows(args, deadline: float, out: dict, save) -> None:
                 "seconds": dt,
                 "iterations": its,
                 "matvecs": 2 * its,
-                "residual": common.relative_residual(M, y, x),
+                "residual": measure.relative_residual(M, y, x),
                 "converged": info == 0,
             }
             out["solves"].append(row)
@@ -441,23 +442,23 @@ def main(argv=None) -> int:
 
     start = time.time()
     end = start + args.time_budget
-    if __package__:
-        from . import common
-    else:
-        import common
+    import _measure as measure
+
+    # benchmarks/benchmarks/common.py: the asv suite's cached economies
+    from benchmarks import common
     from bigplan.backend import available_backends
 
     result: dict = {"args": {k: v for k, v in vars(args).items() if k not in ("child", "deadline", "child_out")}}
-    result["machine"] = common.machine_info(devices=False)
+    result["machine"] = measure.machine_info(devices=False)
     print("bigplan GPU scale run (issue 3)")
-    common.print_machine(result["machine"])
+    measure.print_machine(result["machine"])
     json_path = args.json or (os.path.join(os.environ["OUT"], "gpu_scale.json") if os.environ.get("OUT") else None)
     merged: dict = {"backends": {}, "spmv": [], "solves": [], "search": [], "skipped": []}
     result.update(merged)
 
     def save():
         if json_path:
-            common.write_json(json_path, result)
+            measure.write_json(json_path, result)
 
     installed = available_backends()
     gpu = [b for b in args.backends if b in GPU_VARIANTS]
@@ -515,14 +516,17 @@ def main(argv=None) -> int:
     if "scipy" in args.backends:
         scipy_rows(args, end, result, save)
 
-    report(result, args, common)
+    report(result, args)
     save()
     if json_path:
         print(f"\nwrote {json_path}")
     return 0
 
 
-def report(result: dict, args, common) -> None:
+def report(result: dict, args) -> None:
+    """Print the run's tables and the issue-3 goals."""
+    import _measure as measure
+
     print("\n== copy bandwidth (read + write bytes / s) ==")
     for name, b in result["backends"].items():
         c = b.get("copy")
@@ -530,14 +534,14 @@ def report(result: dict, args, common) -> None:
             print(f"  {name:<14} {c['bandwidth'] / 1e9:8.1f} GB/s  ({c['how']})")
     print("\n== one sparse mat-vec, 30 inputs per product ==")
     rows = [dict(r, gbs=r["bandwidth"] / 1e9, ms=r["seconds"] * 1e3, mib=r["bytes"] / 2**20) for r in result["spmv"]]
-    common.table(
+    measure.table(
         rows,
         [("backend", "backend"), ("n", "n"), ("nnz", "nnz"), ("path", "path"), ("ms", "ms"), ("mib", "MiB moved"),
          ("gbs", "GB/s"), ("fraction", "of copy"), ("index_bytes", "index B")],
     )  # fmt: skip
     print(f"\n== solves, rtol={args.rtol:g} (plans on the device; best of {args.repeat} after a first call) ==")
     rows = [dict(r, dev_gib=(r.get("device_bytes") or 0) / 2**30 or None) for r in result["solves"]]
-    common.table(
+    measure.table(
         rows,
         [("backend", "backend"), ("n", "n"), ("radius", "radius"), ("k", "plans"), ("seconds", "time s"),
          ("first_s", "first s"), ("iterations", "iters"), ("matvecs", "matvecs"), ("residual", "max residual"),
@@ -546,7 +550,7 @@ def report(result: dict, args, common) -> None:
     if result["search"]:
         print("\n== largest economy that solves (uniform structure, 30 inputs, radius 0.7, one plan) ==")
         rows = [dict(r, dev_gib=(r.get("device_bytes") or 0) / 2**30 or None) for r in result["search"]]
-        common.table(
+        measure.table(
             rows,
             [("backend", "backend"), ("n", "n"), ("nnz", "nnz"), ("generate_s", "generate s"), ("seconds", "solve s"),
              ("iterations", "iters"), ("residual", "max residual"), ("dev_gib", "device GiB"), ("note", "note")],

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """float64 BiCGSTAB against mixed-precision refinement, by economy size and batch width.
 
-For each ``n`` and each ``k``: the benchmark economy (``benchmarks/common.py``),
+For each ``n`` and each ``k``: the benchmark economy (``benchmarks/benchmarks/common.py``),
 ``k`` plans from ``final_demand``, one untimed call per method, then the best of
 two timed ``solve_output`` calls on the NumPy backend.  This is the evidence
 behind ``Auto.refine_from``.
@@ -17,21 +17,20 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import numpy as np
 
-import numpy as np  # noqa: E402
+import bigplan
 
-import bigplan  # noqa: E402
-from benchmarks import common  # noqa: E402
+# benchmarks/benchmarks/common.py: the asv suite's cached economies
+from benchmarks import common
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--n", type=lambda s: int(float(s)), default=1_000_000)
-    p.add_argument("--k", type=int, nargs="+", default=[1, 4, 16, 64])
-    p.add_argument("--methods", nargs="+", default=["bicgstab", "refined"])
+    p.add_argument("--n", type=lambda s: int(float(s)), default=1_000_000, help="products (default 1e6)")
+    p.add_argument("--k", type=int, nargs="+", default=[1, 4, 16, 64], help="batch widths (default 1 4 16 64)")
+    p.add_argument("--methods", nargs="+", default=["bicgstab", "refined"], help="methods (default bicgstab refined)")
     args = p.parse_args(argv)
     econ = common.economy(args.n, 20, 0.7)
     print("| n | plans | method | best of 2 s | iterations | max residual |")

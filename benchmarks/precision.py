@@ -1,19 +1,28 @@
 #!/usr/bin/env python
 """One plan and a 16-plan batch at 10^6 products for each storage precision, index width and method.
 
-Usage: ``python benchmarks/precision.py [--n 1000000]``.  Prints one Markdown row per case: the best of two
-warm one-plan solves (the operator is built and cached by an untimed first call), then one 16-plan batch.
+The benchmark economy (``benchmarks/benchmarks/common.py``: ``technical_matrix(n,
+inputs_per_product=20, column_sum=0.7)``, from the disk cache), stored as each case says.  Prints
+one Markdown row per case: the best of two warm one-plan solves (the operator is built and cached
+by an untimed first call), then one 16-plan batch.
+
+Example::
+
+    python benchmarks/precision.py --n 1000000
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import numpy as np
 
 import bigplan
-from bigplan.synthetic import final_demand, technical_matrix
+
+# benchmarks/benchmarks/common.py: the asv suite's cached economies
+from benchmarks import common
 
 CASES = [
     ("float64, int32 indices", {}, "bicgstab"),
@@ -25,13 +34,13 @@ CASES = [
 ]
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--n", type=lambda s: int(float(s)), default=1_000_000)
+    p.add_argument("--n", type=lambda s: int(float(s)), default=1_000_000, help="products (default 1e6)")
     args = p.parse_args(argv)
-    A = technical_matrix(args.n, inputs_per_product=20, column_sum=0.7, seed=0)
-    y = final_demand(args.n, seed=1)
-    Y = final_demand(args.n, 16, seed=2)
+    A = common.matrix(args.n, 20, 0.7, seed=0, keep=False)  # technical_matrix(n, 20, column_sum=0.7, seed=0)
+    y = common.demand(args.n, 1, seed=1)
+    Y = common.demand(args.n, 16, seed=2)
     print("| storage | method | one plan s | mat-vecs | residual | 16 plans s | max residual |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for label, kw, meth in CASES:
@@ -46,11 +55,12 @@ def main(argv=None) -> None:
         b = bigplan.solve_output(e, Y, method=meth)
         tb = time.perf_counter() - t
         print(
-            f"| {label} | {meth} | {min(times):.3f} | {s.matvecs} | {s.residual:.1e} | {tb:.2f} | "
-            f"{b.residual.max():.1e} |",
+            f"| {label} | {meth} | {min(times):.3f} | {s.matvecs} | {float(np.max(s.residual)):.1e} | {tb:.2f} | "
+            f"{float(np.max(b.residual)):.1e} |",
             flush=True,
         )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -145,3 +145,15 @@ def test_no_private_names_across_modules():
 def test_files_stay_small(mod, path):
     n = len(path.read_text().splitlines())
     assert n <= MAX_LINES, f"bigplan/{path.relative_to(ROOT)} has {n} lines (limit about 800): split it by concern"
+
+
+MAX_CLASS_LINES = 450  # "about 400", docstrings included
+
+
+def test_classes_stay_small():
+    big = []
+    for mod, path in _modules():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef) and node.end_lineno - node.lineno + 1 > MAX_CLASS_LINES:
+                big.append(f"bigplan.{mod}.{node.name}: {node.end_lineno - node.lineno + 1} lines")
+    assert not big, "classes over about 400 lines (split by concern): " + ", ".join(big)

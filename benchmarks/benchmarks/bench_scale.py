@@ -34,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import common
+from .common import measure
 
 INPUTS = 30
 SIZES = [10**6, 10**7]
@@ -61,7 +62,7 @@ class ScaleSolve:
 
     ``time_solve`` gets a warm-up solve first (its own setup; a batch that does
     not fit the card is skipped there); the ``track_`` figures come from one
-    measured solve per code version, kept by ``common.memo``.
+    measured solve per code version, kept by ``common.solve_figures``.
     """
 
     params = [SIZES, RADII, BATCHES, BACKENDS]
@@ -77,7 +78,7 @@ class ScaleSolve:
         _skip(n, k, backend)
         self.backend = backend
         self.econ = common.economy(n, INPUTS, radius)
-        self.Y = common.to_backend(common.demand(n, k), backend)
+        self.Y = measure.to_backend(common.demand(n, k), backend)
         self.key = dict(bench="ScaleSolve", n=n, k=k, backend=backend, inputs=INPUTS, radius=radius, rtol=common.RTOL)
         ScaleSolve.current = self
 
@@ -87,12 +88,12 @@ class ScaleSolve:
 
     def _figures(self) -> dict:
         try:
-            return common.memo(self.key, lambda: common.measured_solve(self.econ, self.Y, self.backend))
+            return common.solve_figures(self.key, self.econ, self.Y, self.backend)
         except NotImplementedError:
             return {"iterations": np.nan, "residual": np.nan}  # did not fit the device (time_solve says why)
 
     def time_solve(self, n, radius, k, backend):
-        common.solve(self.econ, self.Y, backend)
+        measure.solve(self.econ, self.Y, backend)
 
     time_solve.setup = _warm_scale_solve
 
@@ -117,15 +118,12 @@ class ScaleGpuMemory:
     def setup(self, n, k, backend):
         _skip(n, k, backend)
         self.econ = common.economy(n, INPUTS, 0.7)
-        self.Y = common.to_backend(common.demand(n, k), backend)
+        self.Y = measure.to_backend(common.demand(n, k), backend)
         common.warm_up(self.econ, self.Y, backend)
 
     def track_gpu_memory_bytes(self, n, k, backend):
         """CuPy: the memory pool's bytes after one solve (from an emptied pool). JAX: peak bytes in use."""
-        common.gpu_memory_reset(backend)
-        sol = common.solve(self.econ, self.Y, backend)
-        used = common.gpu_memory_bytes(backend)
-        del sol
+        used = measure.device_bytes_of_solve(self.econ, self.Y, backend)
         return np.nan if used is None else used
 
     track_gpu_memory_bytes.unit = "bytes"
@@ -144,8 +142,8 @@ class SpMVBandwidth:
     def setup(self, n, backend, path):
         _skip(n, 1, backend)
         self.econ = common.economy(n, INPUTS, 0.7)
-        self.copy = common.copy_bandwidth(backend)
-        self.spmv = common.spmv(self.econ, backend, path)
+        self.copy = measure.copy_bandwidth(backend)
+        self.spmv = measure.spmv(self.econ, backend, path)
 
     def track_spmv_bandwidth_fraction(self, n, backend, path):
         return self.spmv["bandwidth"] / self.copy["bandwidth"]

@@ -32,10 +32,11 @@ import numpy as np
 import bigplan
 
 from . import common
+from .common import measure
 
 INPUTS = 20
 RADIUS = 0.7
-SIZES = [10**4, 10**5, 10**6]
+SIZES = common.SIZES
 BACKENDS = ["numpy", "jax", "cupy"]
 
 
@@ -62,7 +63,7 @@ class SolveOutput:
 
     ``time_solve`` and ``peakmem_solve`` get a warm-up solve first (their own
     setup); the ``track_`` figures come from one measured solve per code
-    version (a warm one on device backends), kept by ``common.memo``.
+    version (a warm one on device backends), kept by ``common.solve_figures``.
     """
 
     params = [SIZES, [1, 64], BACKENDS]
@@ -80,25 +81,25 @@ class SolveOutput:
         _skip_jax_cpu_batch(n, k, backend)
         self.backend = backend
         self.econ = common.economy(n, INPUTS, RADIUS)
-        self.Y = common.to_backend(common.demand(n, k), backend)
+        self.Y = measure.to_backend(common.demand(n, k), backend)
         self.key = dict(bench="SolveOutput", n=n, k=k, backend=backend, inputs=INPUTS, radius=RADIUS, rtol=common.RTOL)
         SolveOutput.current = self
 
     def warm(self):
         if self.backend != "numpy":
             common.warm_up(self.econ, self.Y, self.backend)  # compile, upload A
-        common.reset_peak_rss()  # peakmem_ counts from here
+        measure.reset_peak_rss()  # peakmem_ counts from here
 
     def _figures(self) -> dict:
-        return common.memo(self.key, lambda: common.measured_solve(self.econ, self.Y, self.backend))
+        return common.solve_figures(self.key, self.econ, self.Y, self.backend)
 
     def time_solve(self, n, k, backend):
-        common.solve(self.econ, self.Y, backend)
+        measure.solve(self.econ, self.Y, backend)
 
     time_solve.setup = _warm_solve_output
 
     def peakmem_solve(self, n, k, backend):
-        common.solve(self.econ, self.Y, backend)
+        measure.solve(self.econ, self.Y, backend)
 
     peakmem_solve.setup = _warm_solve_output
 
@@ -146,7 +147,7 @@ class LabourValues:
 
     def _values(self):
         v = bigplan.labour_values(self.econ, backend=self.backend, rtol=common.RTOL, keep_on_device=True)
-        common.sync(v.values, self.backend)
+        measure.sync(v.values, self.backend)
         return v
 
     def time_labour_values(self, n, backend):
@@ -167,23 +168,23 @@ class SciPyBaseline:
     def setup(self, n):
         common.skip_if_too_large(n)
         # only I - A is held (as SciPy's user would): A itself is dropped before the peak is reset
-        self.M = common.leontief_csr(common.matrix(n, INPUTS, RADIUS, keep=False))
+        self.M = measure.leontief_csr(common.matrix(n, INPUTS, RADIUS, keep=False))
         self.y = common.demand(n, 1)
         self.key = dict(bench="SciPyBaseline", n=n, inputs=INPUTS, radius=RADIUS, rtol=common.RTOL)
-        common.reset_peak_rss()
+        measure.reset_peak_rss()
 
     def _figures(self) -> dict:
         def run():
-            x, info, its = common.scipy_bicgstab(self.M, self.y, common.RTOL)
-            return {"iterations": its, "info": info, "residual": common.relative_residual(self.M, self.y, x)}
+            x, info, its = measure.scipy_bicgstab(self.M, self.y, common.RTOL)
+            return {"iterations": its, "info": info, "residual": measure.relative_residual(self.M, self.y, x)}
 
         return common.memo(self.key, run)
 
     def time_bicgstab(self, n):
-        common.scipy_bicgstab(self.M, self.y, common.RTOL)
+        measure.scipy_bicgstab(self.M, self.y, common.RTOL)
 
     def peakmem_bicgstab(self, n):
-        common.scipy_bicgstab(self.M, self.y, common.RTOL)
+        measure.scipy_bicgstab(self.M, self.y, common.RTOL)
 
     def track_iterations(self, n):
         return self._figures()["iterations"]
@@ -207,15 +208,12 @@ class GpuMemory:
         common.skip_if_too_large(n)
         common.require(backend, gpu=True)
         self.econ = common.economy(n, INPUTS, RADIUS)
-        self.Y = common.to_backend(common.demand(n, k), backend)
+        self.Y = measure.to_backend(common.demand(n, k), backend)
         common.warm_up(self.econ, self.Y, backend)  # compile, upload A
 
     def track_gpu_memory_bytes(self, n, k, backend):
         """CuPy: the memory pool's bytes after one solve (from an emptied pool). JAX: peak bytes in use."""
-        common.gpu_memory_reset(backend)
-        sol = common.solve(self.econ, self.Y, backend)
-        used = common.gpu_memory_bytes(backend)
-        del sol
+        used = measure.device_bytes_of_solve(self.econ, self.Y, backend)
         return np.nan if used is None else used
 
     track_gpu_memory_bytes.unit = "bytes"

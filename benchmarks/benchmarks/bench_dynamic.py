@@ -17,25 +17,31 @@ Targets of the 10-period plans (``method="capacity"``, ``rtol=1e-10``):
     full-rank path (ten independent columns per solve) that also needs
     capacity sweeps.
 
-``peakmem_*`` counts from the end of ``setup`` (see ``common.reset_peak_rss``).
+``peakmem_*`` counts from the end of ``setup`` (see ``measure.reset_peak_rss``).
 The ``track_*`` figures of one parameter set come from one plan, memoised per
 code version (``common.memo``).  ``BIGPLAN_BENCH_MAX_N=100000`` skips the
 10^6 rows.
 
 By hand, without asv (from the repository root)::
 
-    python -m benchmarks.bench_dynamic 1000000 balanced
+    python benchmarks/dynamic_plan.py 1000000 balanced drift
 """
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import ClassVar
 
 import numpy as np
 
+import bigplan
+from bigplan.synthetic import final_demand, labour_coefficients
+
 from . import common
+from .common import measure
+
+with common.safe_import() as _dynamic:
+    from bigplan.dynamic import capital_matrix, frontier, max_growth_rate, plan
 
 HORIZON = 10
 GROWTH = 0.03
@@ -50,10 +56,7 @@ def make_economy(n: int, seed: int = 0):
     """Synthetic economy with capital, depreciation and labour (one kept per process)."""
     key = (int(n), int(seed))
     if key not in _ECON:
-        import bigplan
-        from bigplan.dynamic import capital_matrix
-        from bigplan.synthetic import labour_coefficients
-
+        _dynamic.check()
         _ECON.clear()
         A = common.matrix(n, 20, seed=seed, keep=False)
         B = capital_matrix(
@@ -70,8 +73,6 @@ def make_economy(n: int, seed: int = 0):
 
 def make_targets(n: int, kind: str, seed: int = 0):
     """``(consumption, keyword arguments)`` for :func:`bigplan.dynamic.plan`."""
-    from bigplan.synthetic import final_demand
-
     c0 = final_demand(n, seed=seed + 3)
     if kind == "balanced":
         return c0, {"horizon": HORIZON, "growth": GROWTH}
@@ -83,8 +84,7 @@ def make_targets(n: int, kind: str, seed: int = 0):
 
 
 def run_plan(n: int, kind: str):
-    from bigplan.dynamic import plan
-
+    """The 10-period plan of ``make_economy(n)`` for targets ``kind`` (NumPy backend)."""
     consumption, kwargs = make_targets(n, kind)
     return plan(make_economy(n), consumption, backend="numpy", rtol=common.RTOL, **kwargs)
 
@@ -92,7 +92,7 @@ def run_plan(n: int, kind: str):
 class DynamicPlan:
     """A 10-period plan at 10^5 and 10^6 products (20 inputs, 5 capital inputs each)."""
 
-    params: ClassVar = ([10**5, 10**6], ["balanced", "drift"])
+    params: ClassVar = (common.SIZES[1:], ["balanced", "drift"])
     param_names: ClassVar = ["n", "targets"]
     timeout = 1800
     number = 1
@@ -103,7 +103,7 @@ class DynamicPlan:
         common.skip_if_too_large(n)
         make_economy(n)
         make_targets(n, targets)
-        common.reset_peak_rss()  # peakmem_ counts from here
+        measure.reset_peak_rss()  # peakmem_ counts from here
 
     def time_plan(self, n, targets):
         run_plan(n, targets)
@@ -162,17 +162,13 @@ class MaxGrowthRate:
     def setup(self, n):
         common.skip_if_too_large(n)
         make_economy(n)
-        common.reset_peak_rss()
+        measure.reset_peak_rss()
 
     def time_max_growth_rate(self, n):
-        from bigplan.dynamic import max_growth_rate
-
         max_growth_rate(make_economy(n), backend="numpy")
 
     def track_relative_bracket(self, n):
         def compute():
-            from bigplan.dynamic import max_growth_rate
-
             r = max_growth_rate(make_economy(n), backend="numpy")
             return {"width": (r.upper - r.lower) / r.rate, "iterations": r.iterations}
 
@@ -192,42 +188,10 @@ class Frontier:
     warmup_time = 0
 
     def setup(self, n):
-        from bigplan.dynamic import max_growth_rate
-
         common.skip_if_too_large(n)
         self.economy = make_economy(n)
         self.bundle = make_targets(n, "balanced")[0]
         self.growth = max_growth_rate(self.economy, backend="numpy")
 
     def time_frontier(self, n):
-        from bigplan.dynamic import frontier
-
         frontier(self.economy, self.bundle, points=11, growth_bounds=self.growth, backend="numpy")
-
-
-def main(argv=None) -> None:  # pragma: no cover - manual measurement
-    argv = sys.argv[1:] if argv is None else argv
-    n = int(float(argv[0])) if argv else 10**5
-    kinds = argv[1:] or ["balanced", "drift"]
-    from bigplan.dynamic import max_growth_rate
-
-    common.print_machine(common.machine_info(devices=False))
-    t = time.perf_counter()
-    make_economy(n)
-    print(f"economy n={n} built in {time.perf_counter() - t:.1f} s")
-    for kind in kinds:
-        t = time.perf_counter()
-        p = run_plan(n, kind)
-        dt = time.perf_counter() - t
-        print(
-            f"plan T={HORIZON} targets={kind}: {dt:.1f} s, sweeps={p.sweeps}, solves={p.solves}, "
-            f"matvecs/column={p.matvecs}, feasible={p.feasible}, max balance residual="
-            f"{p.residual().max():.2e}, idle/capacity={p.idle.sum() / p.capacity.sum():.3g}"
-        )
-    t = time.perf_counter()
-    r = max_growth_rate(make_economy(n), backend="numpy")
-    print(f"max_growth_rate: {time.perf_counter() - t:.1f} s, {r}")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -1,0 +1,136 @@
+#!/usr/bin/env python
+"""The coefficient memory by hand: store operations, and re-planning after a revision, timed (wall and CPU).
+
+The economies and revisions are those of the asv suite ``benchmarks/benchmarks/bench_inventory.py``
+(``technical_matrix(n, seed=0)`` from the disk cache, unit labour, stocks 1, capacity 2).
+
+``store`` times: opening a store and reading its latest version, committing 1,000 coefficient
+changes, reading an old version, diff and roll-back, a commit with a full snapshot, the size on disk.
+``replan`` times, for each kind of revision of ``--changes`` coefficients (``scattered``: random
+entries anywhere; ``columns``: whole input columns of products whose method changed; ``rows``: ten
+widely used inputs, each saved in a hundred products; ``row``: one input's coefficient in many
+products, like a new energy efficiency), the update of every plan (:func:`bigplan.inventory.replan`),
+a plain warm start, and a cold solve, with wall and CPU seconds, sparse products, and the largest
+difference between the update and the cold solve.  Both print Markdown tables (RESULTS.md).
+
+Examples::
+
+    python benchmarks/store_replan.py store --n 1000000 --repeat 3
+    python benchmarks/store_replan.py replan --n 1000000 --plans 64 --changes 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+
+import _measure as measure
+import numpy as np
+
+# the asv suite's inputs
+from benchmarks.bench_inventory import SCENARIOS, as_changes, economy, revision
+
+import bigplan
+from bigplan.inventory import open_store, replan
+from bigplan.synthetic import final_demand
+
+clock = measure.clock
+
+
+def run_store(n: int, repeat: int) -> None:
+    """Print one Markdown row per store operation: wall and CPU seconds."""
+    root = tempfile.mkdtemp(prefix="bigplan-bench-")
+    path = os.path.join(root, "store")
+    try:
+        w, c, _ = clock(lambda: economy(n))
+        print(f"| build synthetic economy (n={n:,}, nnz={economy(n).nnz:,}) | {w:.2f} | {c:.2f} |")
+        e = economy(n)
+        s = open_store(path, snapshot_every=10_000)
+        w, c, _ = clock(lambda: s.commit(e, author="bench", reason="init"))
+        print(f"| first commit (writes the snapshot) | {w:.2f} | {c:.2f} |")
+        s.close()
+        w, c, _ = clock(lambda: open_store(path).economy(), repeat)
+        print(f"| open store + read latest version (best of {repeat}) | {w:.2f} | {c:.2f} |")
+        s = open_store(path, snapshot_every=10_000)
+        s.economy()
+        ws, cs = [], []
+        for i in range(repeat):
+            ch = as_changes(e, revision(e, "scattered", 1000, seed=10 + i))
+            w, c, _ = clock(lambda: s.commit(ch, author="bench", reason="timing"))
+            ws.append(w)
+            cs.append(c)
+        print(f"| commit 1,000 coefficient changes (best of {repeat}) | {min(ws):.3f} | {min(cs):.3f} |")
+        w, c, _ = clock(lambda: s.economy())
+        print(f"| economy() of the new version (merge + Economy) | {w:.2f} | {c:.2f} |")
+        s.close()
+        w, c, _ = clock(lambda: open_store(path).economy(), repeat)
+        print(f"| open + read latest ({repeat} versions of ledger replayed) | {w:.2f} | {c:.2f} |")
+        s = open_store(path)
+        s.economy()
+        w, c, _ = clock(lambda: s.economy(1))
+        print(f"| read version 1 (backward replay from the cached head) | {w:.2f} | {c:.2f} |")
+        w, c, d = clock(lambda: s.diff(1, s.head))
+        print(f"| diff(1, head) ({len(d):,} entries) | {w:.3f} | {c:.3f} |")
+        w, c, _ = clock(lambda: s.rollback(1, author="bench"))
+        print(f"| rollback to version 1 | {w:.3f} | {c:.3f} |")
+        s.close()
+        s = open_store(path, snapshot_every=1)
+        s.economy()
+        w, c, _ = clock(lambda: s.commit(as_changes(e, revision(e, "scattered", 1000, seed=99)), author="b", reason="s"))
+        print(f"| commit 1,000 changes + a full snapshot | {w:.2f} | {c:.2f} |")
+        s.close()
+        mb = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs) / 1e6
+        print(f"| store size on disk | {mb:.0f} MB | |")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def run_replan(n: int, k: int, m: int, scenarios: list[str], repeat: int) -> None:
+    """Print one Markdown row per revision: cold solve, warm start and update of ``k`` plans."""
+    e = economy(n, labelled=False)
+    Y = final_demand(n, k, seed=3)
+    w, c, sol = clock(lambda: bigplan.solve_output(e, Y))
+    X, res = sol.output, sol.residual
+    print(f"n={n:,} nnz={e.nnz:,} plans={k}: initial cold solve {w:.1f} s wall, {c:.1f} s CPU, "
+          f"{sol.iterations} iterations ({sol.method})")
+    print()
+    print("| revision | cold: wall s / CPU s / matvecs | warm start: wall / CPU / ratio | update: wall / CPU / "
+          "matvecs | update/cold wall, CPU | update method: columns solved | max rel diff vs cold |")
+    print("|---|---|---|---|---|---|---|")
+    for kind in scenarios:
+        rev = revision(e, kind, m)
+        e2 = e.with_changes(as_changes(e, rev))
+        delta = (rev[0], rev[1], rev[2] - np.asarray(e.A[rev[0], rev[1]]).ravel())
+        bigplan.solve_output(e2, Y[:, :1])  # operator built outside the timings, for all three
+        wc, cc, cold = clock(lambda: bigplan.solve_output(e2, Y), repeat)
+        ww, cw, warm = clock(lambda: replan(e2, Y, X, method="warm", residual=res), repeat)
+        wu, cu, upd = clock(lambda: replan(e2, Y, X, delta=delta, residual=res), repeat)
+        diff = float(np.max(np.abs(upd.output - cold.output)) / np.max(np.abs(cold.output)))
+        print(f"| {kind} | {wc:.1f} / {cc:.1f} / {cold.matvecs} | {ww:.1f} / {cw:.1f} / {ww / wc:.2f} | "
+              f"{wu:.1f} / {cu:.1f} / {upd.matvecs} | {wu / wc:.2f}, {cu / cc:.2f} | "
+              f"{upd.method}: {getattr(upd, 'mode', '')} | {diff:.1e} |",
+              flush=True)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("what", choices=["store", "replan"], help="store operations, or re-planning after a revision")
+    ap.add_argument("--n", type=lambda s: int(float(s)), default=100_000, help="products (default 1e5)")
+    ap.add_argument("--plans", type=int, default=64, help="replan: plans (default 64)")
+    ap.add_argument("--changes", type=int, default=1000, help="replan: changed coefficients (default 1000)")
+    ap.add_argument("--scenarios", default=",".join(SCENARIOS), help="replan: kinds of revision, comma-separated")
+    ap.add_argument("--repeat", type=int, default=1, help="timed runs; the best is shown (default 1)")
+    a = ap.parse_args(argv)
+    if a.what == "store":
+        print("| operation | wall s | CPU s |\n|---|---|---|")
+        run_store(a.n, max(1, a.repeat))
+    else:
+        run_replan(a.n, a.plans, a.changes, a.scenarios.split(","), max(1, a.repeat))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
