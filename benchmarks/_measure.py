@@ -347,7 +347,9 @@ def spmv_bytes(n: int, nnz: int, value_bytes: int, index_bytes: int) -> int:
 
 
 def _index_bytes(op) -> int:
-    """Bytes per stored index of a backend operator (NumPy's CsrOperator, CuPy's row blocks, JAX's BCSR)."""
+    """Bytes per stored index of a backend operator (NumPy's CsrOperator, CuPy's row blocks, JAX's row blocks)."""
+    if isinstance(op, tuple):  # JAX backend: row blocks of CSR or BCSR
+        op = op[0]
     if hasattr(op, "csr"):  # NumPy backend
         return np.dtype(op.csr.indices.dtype).itemsize
     if hasattr(op, "blocks"):  # CuPy backend: cuSPARSE row blocks with int32 indices
@@ -359,10 +361,12 @@ def _index_bytes(op) -> int:
 def spmv(econ: bigplan.Economy, name: str, path: str = "bigplan", reps: int = 5) -> dict:
     """Time one sparse mat-vec ``A x`` on backend ``name``; return seconds, bytes and bandwidth.
 
-    path="bigplan": the backend's ``matmat`` on an ``(n, 1)`` block into a given
-    output, exactly the product the solver does once per half-iteration.
+    path="bigplan": the backend's in-place ``i_minus`` (``X - A X``) on an
+    ``(n, 1)`` block into a given output, exactly the product the solver does
+    once per half-iteration (bytes counted as for ``A x``: what it costs above
+    that shows in the bandwidth).
     path="library": the library's own mat-vec of a 1-D vector (SciPy
-    ``csr @ x``, cuSPARSE SpMV through ``cupyx``, JAX ``BCSR @ x`` under jit).
+    ``csr @ x``, cuSPARSE SpMV through ``cupyx``, JAX's CSR or BCSR ``@ x`` under jit).
     """
     bk = get_backend(name)
     A = econ.A
@@ -376,12 +380,12 @@ def spmv(econ: bigplan.Economy, name: str, path: str = "bigplan", reps: int = 5)
             out = bk.zeros(X.shape, np.float64)
 
             def call():
-                return bk.matmat(op, X, out=out)
+                return bk.i_minus(op, X, out=out)
 
         else:
 
             def call():
-                return bk.matmat(op, X)
+                return bk.i_minus(op, X)
 
     elif path == "library":
         if name == "numpy":
@@ -411,7 +415,7 @@ def spmv(econ: bigplan.Economy, name: str, path: str = "bigplan", reps: int = 5)
             import jax.numpy as jnp
 
             x = jnp.asarray(ones)
-            f = jax.jit(lambda o, v: o @ v)
+            f = jax.jit(lambda o, v: o[0] @ v if isinstance(o, tuple) else o @ v)
 
             def call():
                 return f(op, x)

@@ -7,15 +7,19 @@ First the realistic 10^6 and 10^7 matrices are generated once into the disk
 cache (``.asv/cache``, npz).  Then, per GPU backend, each in a child process of
 its own (so one library's memory pool never hides the card from another, and a
 crash loses only that backend's remaining rows; every child saves its JSON after
-each step): ``cupy``; ``jax`` as bigplan uses it (JAX's
-``jax_bcoo_cusparse_lowering`` is off by default, so BCSR products on a GPU take
-XLA's generic gather/scatter path); ``jax-cusparse``, the same with that flag on:
+each step), one per real code path of a product: ``cupy`` (cuSPARSE through
+cupyx); ``jax-csr``, JAX with ``jax.experimental.sparse.CSR`` (bigplan's default on
+a GPU: lowered straight to cuSPARSE); ``jax-bcsr``, JAX with ``BCSR`` and
+``jax_bcoo_cusparse_lowering`` on (cuSPARSE after a pass that rewrites the index
+buffers).  The JAX format is chosen through ``BIGPLAN_JAX_SPARSE`` in the child's
+environment (``JaxBackend(sparse_format="auto")`` reads it):
 
 1. device copy bandwidth (a 1 GiB device-to-device copy; bytes read + written per second);
 2. at 10^6 and 10^7 products x 30 inputs: the effective bandwidth of one sparse
    mat-vec, ``nnz * (8 + index bytes) + (n + 1) * index bytes + 16 n`` bytes over
    its best time, and its fraction of the copy bandwidth, for bigplan's product
-   (``matmat`` on an ``(n, 1)`` block, what the solver does) and the library's 1-D
+   (the in-place ``i_minus``, ``X - A X`` on an ``(n, 1)`` block, what the solver
+   does) and the library's 1-D
    mat-vec; one plan at spectral radius 0.7 and 0.95, ``rtol=1e-10`` (first call,
    then the best of ``--repeat``), with iterations, residual and device memory;
 3. a batch of ``--k`` (256) plans at the ``--batch-sizes`` (10^6);
@@ -46,14 +50,14 @@ import time
 
 INT32_MAX = 2**31 - 1
 
-#: GPU rows: label -> (bigplan backend, extra environment of its child process).  "jax" is JAX as bigplan
-#: uses it; JAX's ``jax_bcoo_cusparse_lowering`` flag is off by default, so BCSR products on a GPU go
-#: through XLA's generic gather/scatter lowering, and "jax-cusparse" measures the same backend with
-#: the flag on (cuSPARSE SpMV/SpMM).
+#: GPU rows: label -> (bigplan backend, extra environment of its child process), one per code path of
+#: a product.  "jax-csr" is JAX as bigplan uses it on a GPU (``jax.experimental.sparse.CSR``, lowered
+#: straight to cuSPARSE); "jax-bcsr" holds the matrix as BCSR, which the backend sends to cuSPARSE with
+#: ``jax_bcoo_cusparse_lowering`` on, after JAX's pass over the index buffers.
 GPU_VARIANTS = {
     "cupy": ("cupy", {}),
-    "jax": ("jax", {}),
-    "jax-cusparse": ("jax", {"JAX_BCOO_CUSPARSE_LOWERING": "true"}),
+    "jax-csr": ("jax", {"BIGPLAN_JAX_SPARSE": "csr"}),
+    "jax-bcsr": ("jax", {"BIGPLAN_JAX_SPARSE": "bcsr"}),
 }
 
 
@@ -76,8 +80,8 @@ def _parse(argv=None) -> argparse.Namespace:
     p.add_argument("--repeat", type=int, default=3, help="timed solves per row after the first call; best shown")
     p.add_argument(
         "--backends",
-        default="cupy,jax,jax-cusparse,numpy,scipy",
-        help="comma-separated (default all; jax-cusparse = JAX with jax_bcoo_cusparse_lowering on)",
+        default="cupy,jax-csr,jax-bcsr,numpy,scipy",
+        help="comma-separated (default all; jax-csr / jax-bcsr = JAX holding the matrix as CSR / BCSR)",
     )
     p.add_argument("--cpu-max-n", type=_num, default=10**6, help="largest n for the NumPy/SciPy rows (default 1e6)")
     p.add_argument("--search-from", type=_num, default=10**7, help="first n of the largest-economy search")

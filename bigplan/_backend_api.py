@@ -61,6 +61,14 @@ class Backend(ABC):
     #: whether float32 blocks have fast kernels here, so that ``method="auto"`` may pick
     #: mixed-precision refinement for large batches (set where it has been measured to pay)
     fast_float32: bool = False
+    #: whether the library compiles a kernel per array shape (JAX): the solvers then keep
+    #: block widths to a few sizes (powers of two), so that new demand compiles nothing new
+    compiles: bool = False
+
+    @property
+    def cache_tag(self) -> str:
+        """Key under which an economy caches this backend's operators (backends of one name may differ)."""
+        return self.name
 
     @property
     @abstractmethod
@@ -108,6 +116,19 @@ class Backend(ABC):
             X[:, self.xp.asarray(idx)] = part
             return X
         return X.at[:, self.xp.asarray(idx)].set(part)
+
+    def set_columns_where(self, X, mask, part):
+        """Columns of ``X`` where the host boolean ``mask`` is set replaced by ``part``'s (a block or a scalar).
+
+        Returns ``X`` written in place (a new array for JAX), in the backend's
+        memory order: the result goes straight to the next product.
+        """
+        mask = np.asarray(mask, dtype=bool)
+        if self.mutable:
+            idx = self.xp.asarray(np.flatnonzero(mask))
+            X[:, idx] = part if np.ndim(part) == 0 else part[:, idx]
+            return X
+        return self.xp.where(self.xp.asarray(mask)[None, :], part, X)
 
     # -- the operator ---------------------------------------------------------
     @abstractmethod

@@ -49,6 +49,10 @@ FUSED_OPS = (
     "step_end",
     "residual",
     "add_widened",
+    "bicg_beta",
+    "bicg_alpha",
+    "bicg_omega",
+    "bicg_flags",
 )
 
 
@@ -114,6 +118,30 @@ class KrylovBackend:
     def add_widened(self, X, D):
         """``X += D`` for a correction ``D`` of lower precision than ``X``."""
         return self.lincomb(X, self.block(D, X.dtype), 1.0, out=X)
+
+    # -- BiCGSTAB's per-plan scalars (one compiled call each on JAX, not a dozen) --
+    def bicg_beta(self, live, rho, rho_prev, alpha, omega):
+        """``beta = (rho / rho_prev) (alpha / omega)`` for live plans, 0 for the others."""
+        xp = self.xp
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return xp.where(live, (rho / rho_prev) * (alpha / omega), xp.zeros((), dtype=rho.dtype))
+
+    def bicg_alpha(self, live, rho, denom):
+        """``(alpha, ok)``: ``alpha = rho / denom`` for live plans where that is defined (``ok``), else 0."""
+        xp = self.xp
+        ok = (denom != 0) & xp.isfinite(denom) & (rho != 0)
+        return xp.where(ok & live, rho / xp.where(ok, denom, 1), xp.zeros((), dtype=rho.dtype)), ok
+
+    def bicg_omega(self, live, tt, ts):
+        """``(omega, ok)``: ``omega = ts / tt`` for live plans where ``tt > 0`` is finite (``ok``), else 0."""
+        xp = self.xp
+        ok = (tt > 0) & xp.isfinite(tt)
+        return xp.where(ok & live, ts / xp.where(ok, tt, 1), xp.zeros((), dtype=tt.dtype)), ok
+
+    def bicg_flags(self, rr, ok_a, ok_w, omega):
+        """A ``(2, k)`` array for one host transfer: residual norms, and 1 where the step was healthy."""
+        xp = self.xp
+        return xp.stack([xp.sqrt(xp.maximum(rr, 0)), (ok_a & ok_w & (omega != 0)).astype(rr.dtype)])
 
     # -- products with their reductions --------------------------------------
     def i_minus_dot(self, op, X, Z, out=None):

@@ -259,13 +259,34 @@ def _put_columns(bk: Backend, X, idx, part):
     return bk.put_columns(X, idx, part)
 
 
-def _set_columns_where(bk: Backend, X, mask_dev, part):
-    """Columns of ``X`` where ``mask`` is set, replaced by those of ``part``."""
-    return bk.xp.where(mask_dev[None, :], part, X)
+def _padded(bk: Backend, idx: np.ndarray, width: int) -> np.ndarray:
+    """``idx`` (sorted columns of a block of ``width``), padded on backends that compile per shape.
+
+    JAX compiles every operation once per array shape, and the number of
+    columns some steps work on (plans left at the iteration limit, or left to
+    finish in float64 after refinement) depends on the data: each new count
+    would compile anew.  (There blocks are never compacted, and candidates are
+    verified on the whole block, for the same reason.)  ``idx`` is extended by other columns of the block to the next power of
+    four (at most ``width``), so the counts come from a fixed small set (a 64-plan
+    block: 64, 16, 4, 1); callers use only the results of ``idx``'s own columns,
+    or write back values that are final or overwritten later.  Elsewhere ``idx``
+    is returned unchanged.
+    """
+    if not bk.compiles or idx.size == 0 or idx.size >= width:
+        return idx
+    m = min(width, 4 ** math.ceil(math.log(idx.size, 4) - 1e-9))
+    if m == idx.size:
+        return idx
+    rest = np.setdiff1d(np.arange(width), idx, assume_unique=True)[: m - idx.size]
+    return np.sort(np.concatenate([idx, rest]))
+
+
+def _op_key(bk: Backend, transpose: bool, dtype) -> tuple:
+    return ("op", bk.cache_tag, bool(transpose), np.dtype(dtype).str)
 
 
 def _operator(bk: Backend, economy, transpose: bool, dtype):
-    key = ("op", bk.name, bool(transpose), np.dtype(dtype).str)
+    key = _op_key(bk, transpose, dtype)
     return economy.cached(key, lambda: bk.operator(economy.AT if transpose else economy.A, dtype))
 
 
@@ -274,16 +295,25 @@ def operator(bk: Backend, economy, *, transpose: bool = False, dtype=np.float64)
     return _operator(bk, economy, transpose, dtype)
 
 
-def _check_memory(bk: Backend, economy, k: int, blocks: int, dtype, transpose: bool) -> int:
-    """Largest batch that fits in device memory; raise if not even one plan fits."""
+def _check_memory(bk: Backend, economy, k: int, blocks: int, dtype, transpose: bool, op_dtypes=None) -> int:
+    """Largest batch that fits in device memory; raise if not even one plan fits.
+
+    ``blocks`` work blocks of ``dtype`` per plan, plus the output of a product
+    (cuSPARSE's SpMM writes a fresh block before it is combined), and every
+    operator in ``op_dtypes`` (default ``(dtype,)``; refinement holds a float32
+    and a float64 one) that is not on the device yet.
+    """
     avail = bk.memory_available()
     if avail is None:
         return k
     item = np.dtype(dtype).itemsize
-    idx_item = economy.A.indices.dtype.itemsize
-    key = ("op", bk.name, bool(transpose), np.dtype(dtype).str)
-    op_bytes = 0 if economy.is_cached(key) else economy.nnz * (item + idx_item) + (economy.n + 1) * idx_item
-    per_plan = blocks * economy.n * item
+    idx_item = 4 if economy.nnz <= 2**31 - 1 else 8  # the GPU backends hold int32 indices where they can
+    op_bytes = sum(
+        economy.nnz * (np.dtype(t).itemsize + idx_item) + (economy.n + 1) * idx_item
+        for t in dict.fromkeys(np.dtype(t) for t in (op_dtypes or (dtype,)))
+        if not economy.is_cached(_op_key(bk, transpose, t))
+    )
+    per_plan = (blocks + 1) * economy.n * item
     room = int(0.9 * avail) - op_bytes
     if room < per_plan:
         raise InsufficientMemoryError(
@@ -371,26 +401,21 @@ def _bicgstab_run(
     if work is None:
         scratch[:] = [lambda: [a for a in (R, Rhat, P, V, T) if a is not B0]]
     rho_prev, alpha, omega = one, one, one
-    zero = xp.zeros((), dtype=R.dtype)
     live = xp.asarray(~frozen)
     rho = bk.coldot(Rhat, R)
     for it in range(1, maxiter + 1):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            beta = xp.where(live, (rho / rho_prev) * (alpha / omega), zero)
+        beta = bk.bicg_beta(live, rho, rho_prev, alpha, omega)
         P = bk.p_update(R, P, V, beta, omega)
         V, denom = bk.i_minus_dot(op, P, Rhat, out=V)  # v = (I - A) p and (rhat, v)
-        ok_a = (denom != 0) & xp.isfinite(denom) & (rho != 0)
-        alpha = xp.where(ok_a & live, rho / xp.where(ok_a, denom, 1), zero)
+        alpha, ok_a = bk.bicg_alpha(live, rho, denom)
         S = bk.axpy(-alpha, V, R, out=R)  # R is not needed again: S takes its memory
         T, tt, ts = bk.i_minus_dot2(op, S, out=T)  # t = (I - A) s with (t, t) and (t, s)
-        ok_w = (tt > 0) & xp.isfinite(tt)
-        omega = xp.where(ok_w & live, ts / xp.where(ok_w, tt, 1), zero)
+        omega, ok_w = bk.bicg_omega(live, tt, ts)
         # x += alpha p + omega s and r = s - omega t, with ||r||^2 and the next rho = (rhat, r), in one pass
         X, R, rr, rho_next = bk.step_end(X, P, S, T, Rhat, alpha, omega, out=S)
         rho_prev, rho = rho, rho_next
         st["matvecs"] += 2 * int((~frozen).sum())
-        flags = xp.stack([xp.sqrt(xp.maximum(rr, 0)), (ok_a & ok_w & (omega != 0)).astype(R.dtype)])
-        h = bk.to_numpy(flags)
+        h = bk.to_numpy(bk.bicg_flags(rr, ok_a, ok_w, omega))
         rn, healthy = h[0], h[1] > 0
         its[active[~frozen]] = it
         cand = ~frozen & ((rn <= tol[active]) | ~healthy | ~np.isfinite(rn))
@@ -404,13 +429,15 @@ def _bicgstab_run(
             finished, again = loc, loc[:0]
         else:
             # verify candidates with the true residual; restart those that drifted or broke down
-            if 2 * loc.size >= ka:  # most columns: one fused pass over the whole block beats copying columns out
+            # most columns: one fused pass over the whole block beats copying columns out; and where
+            # the library compiles per shape, a subset of data-dependent width would compile anew
+            if 2 * loc.size >= ka or bk.compiles:
                 Rt, rt = bk.residual(op, B, X)
-                rt, sel = bk.to_numpy(rt)[loc], loc
+                rt = bk.to_numpy(rt)[loc]
                 st["matvecs"] += ka
             else:
                 Rt, rt = bk.residual(op, bk.take_columns(B, loc), bk.take_columns(X, loc))
-                rt, sel = bk.to_numpy(rt), np.arange(loc.size)
+                rt = bk.to_numpy(rt)
                 st["matvecs"] += loc.size
             good = np.isfinite(rt) & (rt <= tol[active[loc]])
             res[active[loc]] = rt
@@ -426,12 +453,15 @@ def _bicgstab_run(
         if again.size:
             mask = np.zeros(ka, bool)
             mask[again] = True
-            Rfull_t = _put_columns(bk, bk.zeros(R.shape, R.dtype), again, bk.take_columns(Rt, sel[np.searchsorted(loc, again)]))
+            # the true residuals as a block of the whole width (Rt already is one when all were checked)
+            Rfull = Rt if Rt.shape[1] == ka else _put_columns(bk, bk.zeros(R.shape, R.dtype), loc, Rt)
+            # every block stays in the backend's order: the next product takes them as they are
+            R = bk.set_columns_where(R, mask, Rfull)
+            Rhat = bk.set_columns_where(Rhat, mask, Rfull)
+            P = bk.set_columns_where(P, mask, 0.0)
+            V = bk.set_columns_where(V, mask, 0.0)
+            del Rfull, Rt
             m = xp.asarray(mask)
-            R = _set_columns_where(bk, R, m, Rfull_t)
-            Rhat = _set_columns_where(bk, Rhat, m, Rfull_t)
-            P = _set_columns_where(bk, P, m, xp.zeros_like(P))
-            V = _set_columns_where(bk, V, m, xp.zeros_like(V))
             ones = xp.ones_like(rho_prev)
             rho_prev, alpha, omega = (xp.where(m, ones, a) for a in (rho_prev, alpha, omega))
             rho = bk.coldot(Rhat, R)  # restarted plans begin again with rho = (r, r)
@@ -439,7 +469,9 @@ def _bicgstab_run(
             return _put_columns(bk, Xfull, active, X) if Xfull is not X else X, conv, res, its, int(restarts.sum())
         # Inner solves are short and their plans finish within an iteration or two of
         # each other: copying every block out would cost more than the products it saves.
-        if verify and frozen.sum() >= _COMPACT_FRACTION * ka:
+        # Where the library compiles per shape (JAX), frozen columns ride along instead: a
+        # narrower block would compile every operation again, at a width that depends on the data.
+        if verify and not bk.compiles and frozen.sum() >= _COMPACT_FRACTION * ka:
             done = np.flatnonzero(frozen)
             keep = np.flatnonzero(~frozen)
             Xfull = _put_columns(bk, Xfull, active[done], bk.take_columns(X, done))
@@ -452,9 +484,10 @@ def _bicgstab_run(
         live = xp.asarray(~frozen)
     # iteration limit: record the true residual of what is left
     left = np.flatnonzero(~frozen)
-    _, rt = bk.residual(op, bk.take_columns(B, left), bk.take_columns(X, left))
-    st["matvecs"] += left.size
-    res[active[left]] = bk.to_numpy(rt)
+    leftp = _padded(bk, left, ka)
+    _, rt = bk.residual(op, bk.take_columns(B, leftp), bk.take_columns(X, leftp))
+    st["matvecs"] += leftp.size
+    res[active[left]] = bk.to_numpy(rt)[np.searchsorted(leftp, left)]
     conv[active[left]] = res[active[left]] <= tol[active[left]]
     return (_put_columns(bk, Xfull, active, X) if Xfull is not X else X), conv, res, its, int(restarts.sum())
 
@@ -490,7 +523,7 @@ def _neumann(bk: Backend, op, B, X, tol, maxiter, st):
         frozen |= fin
         if frozen.all():
             break
-        if frozen.sum() >= _COMPACT_FRACTION * frozen.size:
+        if not bk.compiles and frozen.sum() >= _COMPACT_FRACTION * frozen.size:  # JAX: see _bicgstab_run
             done, keep = np.flatnonzero(frozen), np.flatnonzero(~frozen)
             Xfull = _put_columns(bk, Xfull, active[done], bk.take_columns(X, done))
             X, B, R = (bk.take_columns(a, keep) for a in (X, B, R))
@@ -640,7 +673,10 @@ def solve_block(
 
     # device memory is checked before anything large is put on the device
     blocks = {BiCGSTAB: 12, Neumann: 7, Refined: 16}.get(type(meth), 3)
-    chunk = _check_memory(bk, economy, k, blocks, np.float32 if isinstance(meth, Refined) else dtype, transpose)
+    if isinstance(meth, Refined):
+        chunk = _check_memory(bk, economy, k, blocks, np.float32, transpose, op_dtypes=(np.float64, np.float32))
+    else:
+        chunk = _check_memory(bk, economy, k, blocks, dtype, transpose)
     Bd = bk.as_block(B, dtype)  # read only: no solver writes into the right-hand sides
     bnorm = bk.to_numpy(bk.colnorm(Bd)).astype(np.float64)
     tol = np.maximum(rtol * bnorm, atol)
@@ -705,20 +741,27 @@ def solve_block(
             convs.append(cv)
             ress.append(rs)
             itss.append(it)
-        X = parts[0] if len(parts) == 1 else bk.xp.concatenate(parts, axis=1)
+        if len(parts) == 1:
+            X = parts[0]
+        else:  # into a block of the backend's order (CuPy's concatenate would give a C-ordered one)
+            X = bk.zeros((n, k), parts[0].dtype)
+            for c0, part in zip(range(0, k, chunk), parts):
+                X = bk.put_columns(X, np.arange(c0, c0 + part.shape[1]), part)
         conv, res, its = np.concatenate(convs), np.concatenate(ress), np.concatenate(itss)
         if auto_refined and not conv.all():
             # float32 could not carry these plans (badly scaled or nearly unproductive):
             # float64 BiCGSTAB finishes them from where refinement left them
             bad = np.flatnonzero(~conv)
+            badp = _padded(bk, bad, k)  # converged padding columns are frozen at once and come back unchanged
             op = _operator(bk, economy, transpose, np.float64)
             pred = _neumann_iterations(economy.productivity.upper, rtol) or 500
             stc = {"matvecs": 0}
             Xb, cv, rs, it, rst = _bicgstab(
-                bk, op, bk.take_columns(Bd, bad), bk.take_columns(X, bad), tol[bad], max(200, 2 * pred), 4, stc
+                bk, op, bk.take_columns(Bd, badp), bk.take_columns(X, badp), tol[badp], max(200, 2 * pred), 4, stc
             )
-            X = bk.put_columns(X, bad, Xb)
-            conv[bad], res[bad], its[bad] = cv, rs, its[bad] + it
+            X = bk.put_columns(X, badp, Xb)
+            sel = np.searchsorted(badp, bad)
+            conv[bad], res[bad], its[bad] = cv[sel], rs[sel], its[bad] + it[sel]
             restarts += rst
             st["matvecs"] += stc["matvecs"]
             notes.append(f"{bad.size} plan(s) finished by float64 BiCGSTAB after mixed-precision refinement")

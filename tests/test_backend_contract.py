@@ -234,6 +234,24 @@ def test_take_and_put_columns(bk, matrix, k, dtype):
 
 @dtypes
 @sizes
+def test_set_columns_where(bk, matrix, k, dtype):
+    """A BiCGSTAB restart: masked columns replaced, the block still in the order the next product needs."""
+    d = Data(bk, matrix, k, dtype)
+    x, y = d.host(signed=True), d.host(signed=True)
+    mask = np.zeros(k, bool)
+    mask[:: 2 if k > 1 else 1] = True
+    for part, part_h in ((d.dev(y), y), (0.0, 0.0)):
+        want = np.where(mask[None, :], part_h, x)
+        W = bk.set_columns_where(d.dev(x), mask, part)
+        check_block(bk, W, (N, k), dtype, d.op)
+        check(W, want, dtype)
+        check(bk.i_minus(d.op, W), want - d.Ad @ want, dtype, (np.abs(want) + np.abs(d.Ad) @ np.abs(want)).max())
+    W = bk.set_columns_where(d.dev(x), np.zeros(k, bool), d.dev(y))  # an empty mask changes nothing
+    check(W, x, dtype)
+
+
+@dtypes
+@sizes
 @pytest.mark.parametrize("index", [np.int32, np.int64], ids=["i32", "i64"])
 def test_products(bk, matrix, k, dtype, index):
     A = matrix.copy()
@@ -433,6 +451,75 @@ def test_add_widened(bk, matrix, k):
     W = bk.add_widened(bk.block(x, np.float64), bk.block(dd, np.float32))
     check_block(bk, W, (N, k), np.float64, bk.operator(matrix, np.float64))
     np.testing.assert_allclose(to_host(W), x + dd.astype(np.float64), rtol=1e-15, atol=1e-15)
+
+
+def test_bicgstab_scalars(bk):
+    """The per-plan step lengths, with every breakdown (zero, infinite, NaN) mapped to 0 and flagged."""
+    xp = bk.xp
+    rho = np.array([1.0, 2.0, 0.0, 3.0, 1.0, -1.0])
+    den = np.array([2.0, 0.0, 1.0, np.inf, -4.0, np.nan])
+    live = np.array([True, True, True, True, False, True])
+    dev = xp.asarray
+    beta = bk.bicg_beta(dev(live), dev(rho), dev(rho + 1), dev(den), dev(rho - 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        want = np.where(live, (rho / (rho + 1)) * (den / (rho - 2)), 0.0)
+    np.testing.assert_array_equal(to_host(beta)[np.isfinite(want)], want[np.isfinite(want)])
+    alpha, ok_a = bk.bicg_alpha(dev(live), dev(rho), dev(den))
+    np.testing.assert_array_equal(to_host(ok_a), [True, False, False, False, True, False])
+    np.testing.assert_array_equal(to_host(alpha), [0.5, 0.0, 0.0, 0.0, 0.0, 0.0])
+    tt = np.array([4.0, 0.0, -1.0, np.inf, 2.0, 1.0])
+    omega, ok_w = bk.bicg_omega(dev(live), dev(tt), dev(rho))
+    np.testing.assert_array_equal(to_host(ok_w), [True, False, False, False, True, True])
+    np.testing.assert_array_equal(to_host(omega), [0.25, 0.0, 0.0, 0.0, 0.0, -1.0])
+    flags = to_host(bk.bicg_flags(dev(np.array([4.0, -1e-30, 9.0, 1.0, 0.0, 1.0])), ok_a, ok_w, omega))
+    assert flags.shape == (2, 6)
+    np.testing.assert_array_equal(flags[0], [2.0, 0.0, 3.0, 1.0, 0.0, 1.0])
+    np.testing.assert_array_equal(flags[1], [1.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+
+
+def test_every_block_primitive_returns_the_backends_order(bk, matrix):
+    """Each block primitive's output goes straight into the next product: checked one after another.
+
+    CuPy's ufuncs (``xp.where`` and friends) allocate C-ordered outputs, which
+    ``cusparse.spmm`` refuses; NumPy's keep F order, so only a check of the
+    order itself catches such a block on the CPU.
+    """
+    k, dtype = 7, np.float64
+    d = Data(bk, matrix, k, dtype)
+    x, y = d.host(signed=True), d.host(signed=True)
+    X, Y = d.dev(x), d.dev(y)
+    (_, a), (_, w) = d.scalars(), d.scalars()
+    mask = np.arange(k) % 3 == 0
+    made = {
+        "block": lambda: bk.block(x, dtype),
+        "asarray": lambda: bk.asarray(x, dtype=dtype),
+        "as_block": lambda: bk.as_block(x, dtype),
+        "zeros": lambda: bk.zeros((N, k), dtype),
+        "copy_into": lambda: bk.copy_into(bk.zeros((N, k), dtype), X),
+        "take_columns": lambda: bk.take_columns(X, np.arange(k)[::-1]),
+        "put_columns": lambda: bk.put_columns(bk.block(x, dtype), np.array([1, 4]), bk.take_columns(Y, np.array([0, 2]))),
+        "set_columns_where": lambda: bk.set_columns_where(bk.block(x, dtype), mask, Y),
+        "set_columns_where(0)": lambda: bk.set_columns_where(bk.block(x, dtype), mask, 0.0),
+        "matmat": lambda: bk.matmat(d.op, X),
+        "i_minus": lambda: bk.i_minus(d.op, X),
+        "axpy": lambda: bk.axpy(a, X, bk.block(y, dtype)),
+        "lincomb": lambda: bk.lincomb(bk.block(y, dtype), X, 0.5),
+        "p_update": lambda: bk.p_update(X, bk.block(y, dtype), Y, a, w),
+        "xs_update": lambda: bk.xs_update(bk.block(y, dtype), X, Y, a, w),
+        "i_minus_dot": lambda: bk.i_minus_dot(d.op, X, Y)[0],
+        "i_minus_dot2": lambda: bk.i_minus_dot2(d.op, X)[0],
+        "step_end X": lambda: bk.step_end(bk.block(x, dtype), X, bk.block(y, dtype), Y, X, a, w)[0],
+        "step_end R": lambda: bk.step_end(bk.block(x, dtype), X, bk.block(y, dtype), Y, X, a, w)[1],
+        "residual": lambda: bk.residual(d.op, Y, X)[0],
+        "add_widened": lambda: bk.add_widened(bk.block(x, dtype), bk.block(y, np.float32)),
+    }
+    for name, make in made.items():
+        B = make()
+        try:
+            check_block(bk, B, (N, k), dtype, d.op)
+            bk.i_minus(d.op, B)  # the next product takes it as it is
+        except AssertionError as err:
+            raise AssertionError(f"{name}: {err}") from err
 
 
 def test_every_primitive_has_a_contract_test():

@@ -24,9 +24,9 @@ searches for the largest economy that fits).
 ``nnz * (8 + index bytes) + (n + 1) * index bytes + 8 n (read x) + 8 n (write y)``
 over its best time, as a fraction of a device-to-device copy's bandwidth
 (read + write bytes) measured in the same process.  ``path="bigplan"`` is the
-product the solver does (the backend's ``matmat`` on an ``(n, 1)`` block),
-``path="library"`` the library's own 1-D mat-vec (cuSPARSE SpMV through
-cupyx, JAX ``BCSR @ x``, SciPy ``csr @ x``).
+product the solver does (the backend's in-place ``i_minus``, ``X - A X``, on
+an ``(n, 1)`` block), ``path="library"`` the library's own 1-D mat-vec
+(cuSPARSE SpMV through cupyx, JAX's sparse ``@`` under jit, SciPy ``csr @ x``).
 """
 
 from __future__ import annotations
