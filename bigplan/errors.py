@@ -34,6 +34,7 @@ __all__ = [
     "NegativePlanError",
     "StoreBusyError",
     "NegativeStockError",
+    "InvalidOptionError",
 ]
 
 
@@ -212,3 +213,10 @@ class NegativeStockError(InvalidEconomyError):
     def __init__(self, message: str, *, products=()):
         super().__init__(message)
         self.products = list(products)
+
+
+class InvalidOptionError(BigplanError, ValueError, TypeError):
+    """An option (tolerance, limit, position, flag) of the wrong type or outside its range.
+
+    Subclasses both ``ValueError`` and ``TypeError``, so either ``except`` catches it.
+    """

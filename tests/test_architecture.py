@@ -20,7 +20,7 @@ LAYERS = [
     {"_arrays"},
     {"_backend_api", "_kernel_sigs", "cpu", "gpu"},
     {"backend"},
-    {"_inputs", "_evidence"},
+    {"_inputs", "_evidence", "_options"},
     {"_sparse", "spectral"},
     {"economy"},
     {"_krylov_ops", "solvers"},
