@@ -10,7 +10,6 @@ the static layer; :mod:`bigplan.inventory` re-exports both.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,12 +17,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._inputs import check_finite, product_vector
+from ._inputs import check_finite, product_positions, product_vector
+from ._options import check_int, check_real
 from .economy import Economy
-from .errors import InvalidDemandError, InvalidEconomyError, ShapeError
+from .errors import (
+    InvalidDemandError,
+    InvalidEconomyError,
+    InvalidOptionError,
+    LabelError,
+    ShapeError,
+)
 from .static import labour_values, solve_output
 
-__all__ = ["stock_change", "simulate_consumer_demand", "ConsumerCorrection"]
+__all__ = ["ConsumerCorrection", "simulate_consumer_demand", "stock_change"]
 
 
 # ---------------------------------------------------------------------------
@@ -132,7 +138,7 @@ class ConsumerCorrection:
         """One trajectory (``"stocks"``, ``"prices"``, ``"output_adjustment"``...) as periods x products."""
         arr = getattr(self, what)
         if not isinstance(arr, np.ndarray) or arr.ndim != 2:
-            raise ValueError(f"{what!r} is not a per-period array of this result")
+            raise InvalidOptionError(f"{what!r} is not a per-period array of this result")
         return pd.DataFrame(arr, columns=self.products, index=pd.RangeIndex(arr.shape[0], name="period"))
 
     def __repr__(self) -> str:
@@ -146,6 +152,32 @@ class ConsumerCorrection:
 def _vector(economy: Economy, v: Any, what: str) -> np.ndarray:
     """A non-negative quantity per product (a number stands for every product)."""
     return product_vector(economy, v, what, scalar=True)
+
+
+def _per_period(economy: Economy, frame: pd.DataFrame, periods: int) -> np.ndarray:
+    """Actual demand per period from a DataFrame: periods as rows, products as columns (aligned by label)."""
+    if frame.shape[0] != periods:
+        raise ShapeError(
+            f"actual demand as a DataFrame has periods as rows and products as columns: {periods} rows "
+            f"expected, got {frame.shape[0]} (transpose it if products are the rows)"
+        )
+    cols = frame.columns
+    if cols.has_duplicates:
+        raise LabelError(f"actual demand names products twice: {list(cols[cols.duplicated()].unique())[:10]}")
+    pos = product_positions(economy, list(cols), what="actual demand columns")
+    if pos.size != economy.n:
+        have = np.zeros(economy.n, bool)
+        have[pos] = True
+        gone = np.flatnonzero(~have)[:10]
+        names = gone.tolist() if economy.labels is None else economy.labels[gone].tolist()
+        raise LabelError(f"actual demand lacks products {names}; give every product a column (0 for none)")
+    try:
+        vals = frame.to_numpy(dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidDemandError("actual demand must be numeric") from None
+    out = np.empty((periods, economy.n))
+    out[:, pos] = vals
+    return out
 
 
 def simulate_consumer_demand(
@@ -201,8 +233,10 @@ def simulate_consumer_demand(
         Planned consumer demand per period.  Here and below, labelled input is
         aligned by label and must name every product (give 0 for none); a
         product the economy lacks is an :class:`~bigplan.UnknownProductError`.
-    actual : array_like (n,), array (periods, n), or callable ``t -> (n,)``
-        Actual consumer demand at value prices, constant or per period.
+    actual : array_like (n,), array (periods, n), pandas.DataFrame, or callable ``t -> (n,)``
+        Actual consumer demand at value prices, constant or per period.  A
+        DataFrame has one row per period and one column per product (aligned
+        by label; every product must be a column).
     periods : int
     other_final : array_like (n,), optional
         Other final use per period (investment, exports); default none.
@@ -242,15 +276,12 @@ def simulate_consumer_demand(
     (True, True)
     """
     n = economy.n
-    periods = int(periods)
-    if periods < 1:
-        raise ValueError(f"periods must be >= 1, got {periods}")
+    periods = check_int(periods, "periods", lo=1)
     for nm, val, lo in (("adjustment", adjustment, 1.0), ("price_response", price_response, 0.0),
                         ("elasticity", elasticity, 0.0)):
-        if not (math.isfinite(val) and val >= lo):
-            raise ValueError(f"{nm} must be a finite number >= {lo}, got {val}")
-    if not (0 < min_price <= 1):
-        raise ValueError(f"min_price must lie in (0, 1], got {min_price}")
+        check_real(val, nm, lo=lo)
+    check_real(min_price, "min_price", lo=0.0, hi=1.0, lo_open=True)
+    check_real(tol, "tol", lo=0.0, lo_open=True)
     c_plan = _vector(economy, planned, "planned demand")
     y_o = np.zeros(n) if other_final is None else _vector(economy, other_final, "other final use")
     if callable(actual):
@@ -258,6 +289,8 @@ def simulate_consumer_demand(
             return _vector(economy, actual(t), f"actual demand of period {t}")
     else:
         arr = None if isinstance(actual, (pd.Series, Mapping)) else np.asarray(actual)
+        if isinstance(actual, pd.DataFrame):
+            arr = _per_period(economy, actual, periods)
         if arr is not None and arr.ndim == 2:
             if arr.shape != (periods, n):
                 raise ShapeError(f"actual demand per period must have shape ({periods}, {n}), got {arr.shape}")

@@ -30,7 +30,7 @@ import pandas as pd
 
 from ._arrays import array_library, is_int, to_host
 from .backend import get_backend
-from .errors import InvalidDemandError, LabelError, ShapeError, UnknownProductError
+from .errors import InvalidDemandError, InvalidOptionError, LabelError, ShapeError, UnknownProductError
 
 __all__ = ["product_positions", "product_labels", "product_vector", "plan_block", "PlanBlock", "check_finite"]
 
@@ -182,7 +182,7 @@ def _align_index(economy: Any, index: pd.Index, what: str, missing: str) -> tupl
 
 def _check_missing(missing: str) -> None:
     if missing not in ("error", "zero"):
-        raise ValueError(f"missing must be 'error' or 'zero', got {missing!r}")
+        raise InvalidOptionError(f"missing must be 'error' or 'zero', got {missing!r}")
 
 
 def product_vector(
@@ -287,6 +287,9 @@ class PlanBlock:
         ``"numpy"``, ``"cupy"`` or ``"jax"``.
     nonneg : numpy.ndarray of bool, shape (k,)
         The plan's demand is >= 0 everywhere.
+    colmax : numpy.ndarray, shape (k,), or None
+        The largest magnitude in each plan (from the same column range as ``nonneg``),
+        for the solvers' scaling decision.
     """
 
     values: Any
@@ -294,6 +297,7 @@ class PlanBlock:
     squeeze: bool
     library: str
     nonneg: np.ndarray
+    colmax: np.ndarray | None = None
 
     @property
     def k(self) -> int:
@@ -429,4 +433,5 @@ def plan_block(
         raise InvalidDemandError(
             f"{what} has NaN or infinite entries in plans {which}; every target must be a finite number (use 0 for none)"
         )
-    return PlanBlock(values=block, names=plan_names, squeeze=squeeze, library=library, nonneg=colmin >= 0)
+    return PlanBlock(values=block, names=plan_names, squeeze=squeeze, library=library, nonneg=colmin >= 0,
+                     colmax=np.maximum(np.abs(colmin), np.abs(colmax)))

@@ -38,10 +38,11 @@ def check_rtol(rtol: Any, name: str = "rtol") -> float:
     """
     v = _real(rtol, name)
     if not (0.0 < v < 1.0) or not math.isfinite(v):
-        raise InvalidOptionError(
-            f"{name} must lie in (0, 1), got {rtol!r}; a relative tolerance of 1 or more accepts any answer "
-            "(typical values: 1e-6 to 1e-12)"
+        why = (
+            "a relative tolerance of 1 or more accepts any answer" if v >= 1.0
+            else "a tolerance of 0 or less can never be met" if v <= 0.0 else "it must be a number"
         )
+        raise InvalidOptionError(f"{name} must lie in (0, 1), got {rtol!r}; {why} (typical values: 1e-6 to 1e-12)")
     return v
 
 

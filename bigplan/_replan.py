@@ -42,18 +42,20 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ._evidence import Evidence, WithEvidence
-from ._krylov_ops import krylov_backend
 from ._inputs import plan_block, product_positions
+from ._krylov_ops import krylov_backend
+from ._options import check_real, check_rtol
 from .backend import get_backend
 from .economy import Economy
-from .errors import LabelError, ShapeError
+from .errors import InvalidOptionError, LabelError, ShapeError
 from .solvers import operator
 from .static import solve_output
 
-__all__ = ["replan", "Replanner", "ReplanReport", "sector_codes", "Correction"]
+__all__ = ["Correction", "ReplanReport", "Replanner", "replan", "sector_codes"]
 
 _DENSE_BELOW = 2000  # like Auto: below this a dense LU re-solve is exact and cheap
 _STAGE_RTOL = 3e-6  # what a float32 Krylov solve reliably reaches (inner_dtype=float32)
+_NO_RTOL = 1e-300  # the correction stages stop on atol (the scaled budget) alone; rtol must be > 0
 _METHODS = ("auto", "correction", "warm", "cold", "verify")
 
 
@@ -94,7 +96,7 @@ def sector_codes(economy: Economy, sectors: Any = None, *, block: int = 1000) ->
     if sectors is None or isinstance(sectors, (int, np.integer)) and not isinstance(sectors, bool):
         size = int(block if sectors is None else sectors)
         if size < 1:
-            raise ValueError(f"sector block size must be >= 1, got {size}")
+            raise InvalidOptionError(f"sector block size must be >= 1, got {size}")
         codes = np.arange(n, dtype=np.int64) // size
         names = pd.Index([f"products {i * size}-{min(n, (i + 1) * size) - 1}" for i in range(int(codes[-1]) + 1)])
         return codes, names
@@ -283,8 +285,13 @@ def _delta_matrix(economy: Economy, delta: Any, old_economy: Economy | None) -> 
     elif sp.issparse(delta):
         D = sp.csr_matrix(delta, dtype=np.float64)
     else:
-        r, c, d = (np.asarray(a) for a in delta)
-        D = sp.csr_matrix((d.astype(np.float64), (r.astype(np.int64), c.astype(np.int64))), shape=(n, n))
+        try:
+            r, c, d = (np.asarray(a) for a in delta)
+            D = sp.csr_matrix((d.astype(np.float64), (r.astype(np.int64), c.astype(np.int64))), shape=(n, n))
+        except (TypeError, ValueError, IndexError) as exc:
+            raise InvalidOptionError(
+                f"delta must be a scipy.sparse matrix or (rows, cols, change) arrays of positions < {n} ({exc})"
+            ) from None
     D.sum_duplicates()
     D.eliminate_zeros()
     if D.shape != (n, n):
@@ -356,7 +363,7 @@ def _correction(economy: Economy, Y: np.ndarray, X_old: np.ndarray, D: sp.csr_ma
         whole = live.size == r
         sol = solve_output(
             economy, Rk if whole else Rk[:, live], backend=bk, method=solver,
-            rtol=_STAGE_RTOL if mixed and stage == 0 else 0.0, atol=1.0, dtype=inner, raise_on_failure=False,
+            rtol=_STAGE_RTOL if mixed and stage == 0 else _NO_RTOL, atol=1.0, dtype=inner, raise_on_failure=False,
             keep_on_device=False,
         )
         part = np.asarray(sol.output).reshape(n, -1)
@@ -414,7 +421,7 @@ def _moved(X: np.ndarray, X_old: np.ndarray, labels: pd.Index | None, plans: pd.
 def _choose(meth: str, X_old, D, n: int, k: int, notes: list) -> str:
     """The method ``"auto"`` stands for (and the others checked)."""
     if meth not in _METHODS:
-        raise ValueError(f"method must be 'auto', 'correction', 'warm', 'cold' or 'verify', got {meth!r}")
+        raise InvalidOptionError(f"method must be 'auto', 'correction', 'warm', 'cold' or 'verify', got {meth!r}")
     if X_old is None:
         return "cold"
     if meth == "auto":
@@ -430,7 +437,7 @@ def _choose(meth: str, X_old, D, n: int, k: int, notes: list) -> str:
         notes.append(f"the change has rank {r} >= {k}/2 plans: warm start from the previous outputs")
         return "warm"
     if meth == "correction" and D is None:
-        raise ValueError("method='correction' needs delta= or old_economy= (what changed)")
+        raise InvalidOptionError("method='correction' needs delta= or old_economy= (what changed)")
     return meth
 
 
@@ -524,8 +531,9 @@ def replan(
     (['grain', 'iron'], True)
     """
     t0 = time.perf_counter()
+    rtol = check_rtol(rtol)
     if not isinstance(economy, Economy):
-        raise TypeError(f"economy must be a bigplan.Economy, got {type(economy).__name__}")
+        raise InvalidOptionError(f"economy must be a bigplan.Economy, got {type(economy).__name__}")
     Y, cols = _block(economy, final_demand, "final demand")
     n, k = Y.shape
     if plans is None:
@@ -538,8 +546,8 @@ def replan(
         X_old, _ = _block(economy, previous, "previous outputs")
         if X_old.shape != Y.shape:
             raise ShapeError(f"previous outputs have shape {X_old.shape}; final demand {Y.shape}")
-    if not (threshold >= 0 and abs_threshold >= 0):
-        raise ValueError("threshold and abs_threshold must be >= 0")
+    threshold = check_real(threshold, "threshold", lo=0.0)
+    abs_threshold = check_real(abs_threshold, "abs_threshold", lo=0.0)
     D = _delta_matrix(economy, delta, old_economy)
     notes: list[str] = []
     meth = _choose(method, X_old, D, n, k, notes)

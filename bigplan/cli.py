@@ -27,20 +27,24 @@ Examples
 from __future__ import annotations
 
 import argparse
+import csv
 import math
 import os
+import stat
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence, TextIO
+from typing import TextIO
 
 import numpy as np
 import pandas as pd
 
-from .errors import BigplanError, InvalidDemandError, LabelError
+from ._options import check_rtol
+from .errors import BigplanError, InvalidDemandError, InvalidOptionError, LabelError
 
-__all__ = ["main", "build_parser", "default_plans", "read_demand", "plan_table", "write_csv_atomic"]
+__all__ = ["build_parser", "default_plans", "main", "plan_table", "read_demand", "write_csv_atomic"]
 
 #: Rows shown unless ``--top``/``--all`` say otherwise.
 DEFAULT_TOP = 20
@@ -55,6 +59,17 @@ def _positive_float(text: str) -> float:
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
     return value
+
+
+def _rtol(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    try:
+        return check_rtol(value, "--rtol")
+    except InvalidOptionError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _positive_int(text: str) -> int:
@@ -87,12 +102,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="array backend (default auto: a CUDA device if there is one, else NumPy)")
     p.add_argument("--method", choices=("auto", "direct", "bicgstab", "neumann"), default="auto",
                    help="solver method (default auto, which says why it chose)")
-    p.add_argument("--rtol", type=_positive_float, default=1e-10, help="relative residual per plan (default 1e-10)")
+    p.add_argument("--rtol", type=_rtol, default=1e-10,
+                   help="relative residual per plan, in (0, 1) (default 1e-10)")
     shown = p.add_mutually_exclusive_group()
     shown.add_argument("--top", type=_positive_int, default=DEFAULT_TOP, metavar="N",
                        help=f"show the N products with the largest output in the first plan (default {DEFAULT_TOP})")
     shown.add_argument("--all", action="store_true", help="show every product")
-    p.add_argument("--csv", metavar="PATH", help="write the full table (every product) to this CSV file")
+    p.add_argument("--csv", metavar="PATH",
+                   help="write the full table (every product) to this CSV file ('-': standard output, the "
+                        "report then goes to standard error)")
     return p
 
 
@@ -124,6 +142,16 @@ def default_plans(final_demand: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _header(path: Path) -> list[str] | None:
+    """The plan names of a CSV file's header as written (None when it cannot be read)."""
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            row = next(csv.reader(fh), None)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    return None if row is None else [str(c).strip() for c in row]
+
+
 def read_demand(path: str | os.PathLike, labels: pd.Index, names: pd.Series) -> pd.DataFrame:
     """Read a user's final-demand table (products x plans) and align it to the economy.
 
@@ -153,6 +181,7 @@ def read_demand(path: str | os.PathLike, labels: pd.Index, names: pd.Series) -> 
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"demand file not found: {p}")
+    header = _header(p)
     try:
         raw = pd.read_csv(p, index_col=0, dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError:
@@ -180,6 +209,8 @@ def read_demand(path: str | os.PathLike, labels: pd.Index, names: pd.Series) -> 
         raise LabelError(f"{p}: {len(missing)} product(s) missing, e.g. {list(missing[:5])}; give 0 for none")
     raw.index = index
     cols = [str(c).strip() for c in raw.columns]
+    if header is not None and len(header) == len(cols) + 1:
+        cols = header[1:]  # pandas renames duplicated names ("p", "p.1"): check the names as written
     if len(set(cols)) != len(cols):
         raise InvalidDemandError(f"{p}: duplicated plan names in the header: {cols}")
     stripped = raw.apply(lambda c: c.astype(str).str.strip())
@@ -208,14 +239,51 @@ def plan_table(output: pd.DataFrame, values: np.ndarray, labour: np.ndarray, nam
     return table
 
 
-def write_csv_atomic(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write ``frame`` as CSV to ``path`` atomically (temporary file in the same folder, then ``os.replace``)."""
+def write_csv_atomic(frame: pd.DataFrame, path: str | os.PathLike, *, stdout: TextIO | None = None) -> Path | str:
+    """Write ``frame`` as CSV to ``path`` atomically (temporary file in the same folder, then ``os.replace``).
+
+    ``"-"`` writes to standard output (or ``stdout``) instead.  A ``path`` that
+    exists but is not a regular file (a symbolic link, a FIFO, a device such as
+    ``/dev/stdout``) is refused with :class:`~bigplan.InvalidOptionError`: replacing
+    it would destroy the link or node.  An overwritten file keeps its permissions;
+    a new one gets the usual ``0666 & ~umask``.
+
+    Examples
+    --------
+    >>> import io, pandas as pd
+    >>> from bigplan.cli import write_csv_atomic
+    >>> buf = io.StringIO()
+    >>> write_csv_atomic(pd.DataFrame({"x": [1]}), "-", stdout=buf)
+    '-'
+    >>> buf.getvalue().splitlines()
+    [',x', '0,1']
+    """
+    if str(path) == "-":
+        frame.to_csv(stdout if stdout is not None else sys.stdout)
+        return "-"
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise FileNotFoundError(f"cannot write {target}: no folder {folder}")
+    try:
+        old = os.lstat(target)
+    except FileNotFoundError:
+        old = None
+    if old is not None and not stat.S_ISREG(old.st_mode):
+        kind = "a symbolic link" if stat.S_ISLNK(old.st_mode) else "not a regular file (a FIFO, device or folder)"
+        raise InvalidOptionError(
+            f"cannot write the CSV to {target}: it is {kind}, which an atomic write would replace; "
+            "give a regular file path, or '-' for standard output"
+        )
+    if old is not None:
+        mode = stat.S_IMODE(old.st_mode)
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
+        os.chmod(tmp, mode)
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
             frame.to_csv(fh)
             fh.flush()
@@ -241,7 +309,7 @@ def _fmt_ms(seconds: float) -> str:
 
 def _print_report(out: TextIO, *, title: str, table: pd.DataFrame, plans: list[str], shown: int,
                   labour_needed: np.ndarray, sol, val, timings: dict[str, float], csv_path: Path | None) -> None:
-    w = lambda s="": print(s, file=out)  # noqa: E731
+    w = lambda s="": print(s, file=out)
     n = len(table)
     w(title)
     w()
@@ -255,7 +323,7 @@ def _print_report(out: TextIO, *, title: str, table: pd.DataFrame, plans: list[s
     w("-" * len(head))
     for code, r in rows.iterrows():
         cells = " ".join(f"{r[p]:>{k},.0f}" for p, k in zip(plans, pw))
-        w(f"{str(code):<7} {_short(r['name']):<{_NAME_WIDTH}} {cells} {r['labour_value']:>12.4f}")
+        w(f"{code!s:<7} {_short(r['name']):<{_NAME_WIDTH}} {cells} {r['labour_value']:>12.4f}")
     w("-" * len(head))
     totals = " ".join(f"{table[p].sum():>{k},.0f}" for p, k in zip(plans, pw))
     w(f"{'':<7} {'total, all ' + str(n) + ' products':<{_NAME_WIDTH}} {totals}")
@@ -325,8 +393,10 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     csv_path = None
     if args.csv:
         t0 = time.perf_counter()
-        csv_path = write_csv_atomic(table, args.csv)
+        csv_path = write_csv_atomic(table, args.csv, stdout=out)
         timings["csv"] = time.perf_counter() - t0
+        if csv_path == "-":  # standard output carries the table; the report goes to standard error
+            out, csv_path = sys.stderr, None
 
     shown = economy.n if args.all else min(args.top, economy.n)
     title = f"bigplan: BEA 2021 US economy, {economy.n} products; {len(plans)} plans ({source})"

@@ -75,8 +75,12 @@ balanced proposals, the frontier); this module is its public face.
 
 from __future__ import annotations
 
+import math
 import time
+from dataclasses import replace
 from typing import Any
+
+import numpy as np
 
 from ._dynamic.balanced import BalancedProposal, balanced_plan
 from ._dynamic.capacity import solve_capacity
@@ -90,7 +94,9 @@ from ._dynamic.result import DynamicPlan, assemble
 from .backend import Backend
 from .economy import Economy
 from .errors import (
+    InvalidDemandError,
     InvalidPlanError,
+    InvalidPlanOptionError,
     NegativePlanError,
     NoCapitalError,
     UnsustainableGrowthError,
@@ -105,6 +111,7 @@ __all__ = [
     "DynamicPlan",
     "GrowthRate",
     "InvalidPlanError",
+    "InvalidPlanOptionError",
     "NegativePlanError",
     "NoCapitalError",
     "PlanReport",
@@ -141,6 +148,7 @@ def plan(
     shortfall_tol: float | None = None,
     max_n_exact: int = 2000,
     max_lp_variables: int = 2_000_000,
+    time_limit: float = 600.0,
 ) -> DynamicPlan:
     """A multi-period plan: output, investment, capacity and labour for every period.
 
@@ -199,6 +207,10 @@ def plan(
         Largest economy for the dense ``"exact"`` method.
     max_lp_variables : int
         Largest LP (``4 n T`` variables) for ``"lp"``.
+    time_limit : float, default 600
+        Seconds HiGHS may spend on each phase of ``"lp"`` (``inf``: no limit).
+        A solve stopped by it raises :class:`~bigplan.ConvergenceError` with
+        HiGHS's status; Ctrl-C interrupts a running solve (``KeyboardInterrupt``).
 
     Returns
     -------
@@ -215,7 +227,11 @@ def plan(
         economy lacks (``UnknownProductError``, a ``LabelError``), or lacks one
         of its products (``LabelError``), as everywhere in bigplan.
     InvalidPlanError
-        ``horizon < 1``, unknown ``method`` or ``terminal``.
+        ``horizon < 1``, unknown ``method`` or ``terminal``; options out of
+        range raise :class:`~bigplan.errors.InvalidPlanOptionError` (also an
+        ``InvalidOptionError``).
+    InvalidDemandError
+        Also when the plan's outputs would overflow float64.
     UnsustainableGrowthError
         Consumption growth (or terminal growth) at or above ``g*``; the
         message gives ``g*`` and its bounds.
@@ -225,6 +241,11 @@ def plan(
 
     Notes
     -----
+    Targets, capacity and labour supply of any finite magnitude are planned:
+    the balance and the limits are homogeneous of degree one in them
+    together, so a problem far from unit magnitude is solved scaled by a
+    power of two (exactly) and scaled back.
+
     Infeasible targets (initial capacity or labour too small) do not raise:
     the plan is returned with ``feasible=False`` and the bottlenecks of every
     period in :attr:`DynamicPlan.bottlenecks`, :attr:`DynamicPlan.labour_bottlenecks`
@@ -247,7 +268,34 @@ def plan(
         economy, consumption, horizon=horizon, growth=growth, capacity=capacity, labour_supply=labour_supply,
         method=method, terminal=terminal, terminal_growth=terminal_growth, backend=backend, solver=solver,
         rtol=rtol, expectation_rtol=expectation_rtol, max_sweeps=max_sweeps, shortfall_tol=shortfall_tol,
-        max_n_exact=max_n_exact, max_lp_variables=max_lp_variables,
+        max_n_exact=max_n_exact, max_lp_variables=max_lp_variables, time_limit=time_limit,
     )
-    outcome = _METHODS[problem.method](problem)
+    scale = _magnitude(problem)
+    if scale == 1.0:
+        outcome = _METHODS[problem.method](problem)
+    else:
+        # the balance, capacity and labour limits are homogeneous of degree one in (targets, capacity, labour
+        # supply) together: solve at unit magnitude (a power of two, so the scaling is exact) and scale back
+        outcome = _METHODS[problem.method](problem.scaled(scale))
+        with np.errstate(over="ignore"):  # an overflow is refused just below
+            outcome = replace(outcome, output=outcome.output * scale, new_capacity=outcome.new_capacity * scale,
+                              capacity=outcome.capacity * scale)
+    if not (np.isfinite(outcome.output).all() and np.isfinite(outcome.new_capacity).all()):
+        raise InvalidDemandError(
+            "the plan's outputs overflow float64 at these targets; express consumption (and capacity, labour "
+            "supply) in larger units"
+        )
     return assemble(problem, outcome, t0)
+
+
+def _magnitude(problem: PlanProblem) -> float:
+    """A power of two bringing the largest target near 1 (1.0 when already safe).
+
+    The targets drive every solve; without any, the largest capacity or labour supply.
+    """
+    parts = [problem.consumption, problem.initial_capacity, problem.labour_supply]
+    sizes = [float(np.max(a)) if a is not None and a.size else 0.0 for a in parts]
+    m = sizes[0] if sizes[0] > 0 else max(sizes)
+    if m == 0.0 or 1e-100 <= m <= 1e100:
+        return 1.0
+    return math.ldexp(1.0, math.frexp(m)[1] - 1)  # m / scale in [1, 2): never overflows

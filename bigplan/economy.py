@@ -25,6 +25,7 @@ import scipy.sparse as sp
 
 from ._arrays import array_library, to_host
 from ._inputs import product_positions, product_vector
+from ._options import check_bool, check_int
 from ._sparse import csr_set, parse_changes
 from .errors import (
     InvalidEconomyError,
@@ -62,6 +63,10 @@ def _as_csr(A: Any, dtype) -> sp.csr_matrix:
     if sp.issparse(A):
         if A.ndim != 2:
             raise ShapeError(f"A must be a 2-D matrix, got {A.ndim}-D")
+        if np.iscomplexobj(A.data):
+            raise InvalidEconomyError("A must be real, got complex entries (bigplan never drops an imaginary part)")
+        if A.dtype == object or not (np.issubdtype(A.dtype, np.number) or A.dtype == bool):
+            raise InvalidEconomyError(f"A must be numeric, got dtype {A.dtype}")
         A = sp.csr_matrix(A, dtype=dtype, copy=True)
     else:
         arr = np.asarray(A)
@@ -140,6 +145,10 @@ class Economy:
         coefficients (e.g. kept by a store with a checksum of the arrays); it is
         attached instead of recomputed.  Trusted as given: pass only certificates
         you computed.
+    certify_maxiter : int, optional
+        Power iterations allowed for the productivity certificate (default
+        ``max(2000, 4 n)``).  Raise it for an economy whose spectral radius is
+        very close to 1, where the bounds take longer to separate from 1.
 
     Raises
     ------
@@ -162,6 +171,7 @@ class Economy:
 
     __slots__ = (
         "_A",
+        "_certify_maxiter",
         "_labour",
         "_labels",
         "_labour_names",
@@ -192,8 +202,14 @@ class Economy:
         index_dtype: Any = None,
         check: bool = True,
         certificate: Productivity | None = None,
+        certify_maxiter: int | None = None,
     ):
-        dtype = np.dtype(dtype)
+        self._certify_maxiter = check_int(certify_maxiter, "certify_maxiter", lo=1, allow_none=True)
+        check_bool(check, "check")
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise InvalidEconomyError(f"dtype must be float64 or float32, got {dtype!r}") from None
         if dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
             raise InvalidEconomyError(f"dtype must be float64 or float32, got {dtype}")
         self._origin = array_library(A) or "numpy"
@@ -348,7 +364,8 @@ class Economy:
         if rmax < 1.0:
             return Productivity(0.0, rmax, "row sums")
         A64 = A if A.dtype == np.float64 else A.astype(np.float64)
-        lo, hi, x, it = spectral_radius_bounds(A64, stop_below=1.0, stop_above=1.0, maxiter=max(2000, 4 * n))
+        maxiter = self._certify_maxiter or max(2000, 4 * n)
+        lo, hi, x, it = spectral_radius_bounds(A64, stop_below=1.0, stop_above=1.0, maxiter=maxiter)
         if hi < 1.0:
             return Productivity(lo, hi, "power iteration", it)
         # not productive, or not certifiable: name the sectors that carry the dominant cycle
@@ -357,18 +374,29 @@ class Economy:
         names = [self._labels[i] for i in top] if self._labels is not None else [int(i) for i in top]
         sums = ", ".join(f"{nm!r}: {col[i]:.3g}" for nm, i in zip(names, top))
         over = int((col >= 1).sum())
+        fix = (
+            "Fix: lower their input coefficients, or check the units of those columns (inputs per unit "
+            "of output must be in the same units as the output)."
+        )
         if lo >= 1.0:
-            head = f"economy is not productive: the spectral radius of A is {lo:.6g} or more (>= 1)"
+            head = (
+                f"economy is not productive: the spectral radius of A is {lo:.6g} or more (>= 1), "
+                "so no plan can deliver a net product"
+            )
         else:
             head = (
                 "economy could not be certified productive: the spectral radius of A lies in "
-                f"[{lo:.6g}, {hi:.6g}] after {it} power iterations"
+                f"[{lo:.6g}, {hi:.6g}] after {it} power iterations, a bracket that straddles 1 (it may "
+                "well be productive, with a radius just below 1)"
+            )
+            fix = (
+                f"To proceed: certify with more iterations, Economy(..., certify_maxiter={max(10 * it, 10_000)}), "
+                "or pass check=False if you know the economy is productive (solves then check their own "
+                "residuals). If it is not productive: " + fix[5:]
             )
         raise NotProductiveError(
-            f"{head}, so no plan can deliver a net product. {over} of {n} columns sum to >= 1. "
-            f"Sectors carrying the dominant cycle (column sums): {sums}. Fix: lower their input "
-            "coefficients, or check the units of those columns (inputs per unit of output must be "
-            "in the same units as the output).",
+            f"{head}. {over} of {n} columns sum to >= 1. "
+            f"Sectors carrying the dominant cycle (column sums): {sums}. {fix}",
             spectral_radius=lo if lo >= 1.0 else 0.5 * (lo + hi),
             sectors=names,
         )
@@ -523,6 +551,7 @@ class Economy:
             labour_supply=self._labour_supply,
             dtype=self.dtype,
             check=check,
+            certify_maxiter=self._certify_maxiter,
         )
         if labour is None:
             labour = self._labour

@@ -35,6 +35,10 @@ __all__ = [
     "StoreBusyError",
     "NegativeStockError",
     "InvalidOptionError",
+    "InvalidPlanOptionError",
+    "ReadOnlyStoreError",
+    "EmptyChangeError",
+    "UnstorableLabelError",
 ]
 
 
@@ -219,4 +223,33 @@ class InvalidOptionError(BigplanError, ValueError, TypeError):
     """An option (tolerance, limit, position, flag) of the wrong type or outside its range.
 
     Subclasses both ``ValueError`` and ``TypeError``, so either ``except`` catches it.
+    """
+
+
+class ReadOnlyStoreError(StoreError, PermissionError):
+    """A write to a store that is open read-only (its directory or ledger is not writable).
+
+    Reading works; to write, make the store's directory and ``ledger.sqlite`` writable
+    (or copy the store somewhere writable).
+    """
+
+
+class EmptyChangeError(StoreError, ValueError):
+    """A commit or roll-back that would record no change (``commit({})``, ``commit(None)``).
+
+    Nothing was written; pass at least one change.
+    """
+
+
+class UnstorableLabelError(StoreError, LabelError):
+    """A product label a store cannot keep exactly (a trailing NUL, an integer beyond 64 bits, a tuple).
+
+    Nothing was written; rename the label (``labels.astype(str)`` often does).
+    """
+
+
+class InvalidPlanOptionError(InvalidOptionError, InvalidPlanError):
+    """An option of a dynamic-model function (tolerance, horizon, rate, limit) of the wrong type or out of range.
+
+    Both an :class:`InvalidOptionError` and an :class:`InvalidPlanError` (what the dynamic model raised before).
     """

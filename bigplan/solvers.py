@@ -37,198 +37,15 @@ import numpy as np
 from ._backend_api import Backend
 from ._krylov_ops import krylov_backend
 from ._evidence import plan_status
-from .errors import BackendError, ConvergenceError, InsufficientMemoryError, ShapeError
+from ._methods import (  # noqa: F401  (re-exported: the method objects are part of this module's API)
+    METHOD_NAMES, Auto, BiCGSTAB, Direct, Method, Neumann, Refined, neumann_iterations, as_method, working_dtype,
+)
+from ._options import check_atol, check_rtol
+from .errors import (
+    BackendError, ConvergenceError, InsufficientMemoryError, InvalidDemandError, InvalidOptionError, ShapeError,
+)
 
 __all__ = ["BiCGSTAB", "Neumann", "Direct", "Refined", "Auto", "Method", "BlockSolve", "solve_block", "as_method"]
-
-
-# ---------------------------------------------------------------------------
-# method objects
-# ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Method:
-    """Base of the solver option objects."""
-
-    name = "method"
-
-    def describe(self) -> str:
-        return self.name
-
-
-@dataclass(frozen=True)
-class BiCGSTAB(Method):
-    """Batched BiCGSTAB (van der Vorst, 1992), one independent recurrence per plan.
-
-    Parameters
-    ----------
-    maxiter : int, optional
-        Iteration limit (two products each); default ``max(200, 20 * ceil(log(rtol)/log(rho_upper)))``.
-    max_restarts : int
-        Restarts allowed per plan after a breakdown or a drifted recurrence residual.
-    """
-
-    maxiter: int | None = None
-    max_restarts: int = 8
-    name = "bicgstab"
-
-    def __post_init__(self):
-        if self.maxiter is not None and self.maxiter < 1:
-            raise ValueError(f"maxiter must be >= 1, got {self.maxiter}")
-        if self.max_restarts < 0:
-            raise ValueError(f"max_restarts must be >= 0, got {self.max_restarts}")
-
-
-@dataclass(frozen=True)
-class Neumann(Method):
-    """The Neumann series ``x_{t+1} = x_t + (y - (I - A) x_t) = y + A x_t``.
-
-    Parameters
-    ----------
-    maxiter : int, optional
-        Iteration limit; default from the certified bound on the spectral radius.
-    """
-
-    maxiter: int | None = None
-    name = "neumann"
-
-    def __post_init__(self):
-        if self.maxiter is not None and self.maxiter < 1:
-            raise ValueError(f"maxiter must be >= 1, got {self.maxiter}")
-
-
-@dataclass(frozen=True)
-class Direct(Method):
-    """Dense LU of ``I - A`` (cached per economy and backend).
-
-    Parameters
-    ----------
-    max_n : int
-        Largest economy accepted (dense storage is ``8 n^2`` bytes).
-    """
-
-    max_n: int = 20_000
-    name = "direct"
-
-
-@dataclass(frozen=True)
-class Refined(Method):
-    """Mixed-precision iterative refinement: float32 inner solves, float64 residuals.
-
-    Each outer step computes the residual ``r = y - (I - A) x`` in float64 (the
-    coefficients read as stored, accumulated in float64), solves
-    ``(I - A) d = r`` in float32 (half the bytes of matrix and blocks) to
-    ``inner_rtol`` (the last step only to a fraction of the target), and adds
-    ``d``.  Without a warm start the first step solves for ``y`` itself, with
-    no float64 product.  Float32 rounding leaves the float64 residual about
-    ``1e-6`` below where it started after each step, so ``rtol=1e-10`` takes two
-    steps on well-conditioned economies.  A plan is converged only when its
-    float64 residual meets the tolerance; a plan whose residual stops halving
-    is stopped (``method="auto"`` then finishes it in float64).  Products and
-    block updates move half the bytes, which is what bounds large batches.
-
-    Parameters
-    ----------
-    inner : BiCGSTAB or Neumann
-        The float32 inner solver.
-    inner_rtol : float
-        Tolerance of each inner solve, relative to its right-hand side (float32
-        BiCGSTAB's recurrence reaches about 1e-7; 1e-6 measured best).
-    max_outer : int
-        Outer steps allowed.
-    """
-
-    inner: Method = field(default_factory=BiCGSTAB)
-    inner_rtol: float = 1e-6
-    max_outer: int = 12
-    name = "refined"
-
-    def __post_init__(self):
-        if not isinstance(self.inner, (BiCGSTAB, Neumann)):
-            raise ValueError(f"inner must be BiCGSTAB or Neumann, got {self.inner!r}")
-        if not (0 < self.inner_rtol < 1):
-            raise ValueError(f"inner_rtol must lie in (0, 1), got {self.inner_rtol}")
-        if self.max_outer < 1:
-            raise ValueError(f"max_outer must be >= 1, got {self.max_outer}")
-
-
-@dataclass(frozen=True)
-class Auto(Method):
-    """Choose a method from the economy's size and certified spectral radius.
-
-    Parameters
-    ----------
-    dense_below : int
-        Economies with at most this many products use :class:`Direct`.
-    neumann_below : int
-        Use the Neumann series when its predicted iterations (from the certified
-        spectral-radius bound) are at most this many: it then costs no more
-        products than BiCGSTAB and fewer block updates.
-    refine_from : int
-        Use :class:`Refined` (float32 inner solves, float64 residuals) when the
-        block of plans holds at least this many numbers (products x plans) and
-        the backend has fast float32 block kernels.  Past the caches a product
-        is bound by memory traffic, which float32 halves; below, float64
-        BiCGSTAB is as fast and needs fewer iterations.  A plan that refinement
-        does not bring to the tolerance is finished by float64 BiCGSTAB.
-    """
-
-    dense_below: int = 2000
-    neumann_below: int = 12
-    refine_from: int = 1_000_000
-    name = "auto"
-
-    def choose(self, economy, k: int = 1, *, rtol: float = 1e-10, backend=None, dtype=np.float64) -> tuple[Method, str]:
-        """Return ``(method, reason)`` for this economy and batch size.
-
-        ``backend`` (a :class:`~bigplan.backend.Backend`) and ``dtype`` (the
-        working precision) decide whether mixed precision is on offer; without a
-        backend it is not.
-        """
-        n = economy.n
-        if n <= self.dense_below:
-            return Direct(), (
-                f"n={n} <= {self.dense_below}: dense LU is exact, factorized once and reused for every plan"
-            )
-        hi = economy.productivity.upper
-        pred = _neumann_iterations(hi, rtol)
-        if pred is not None and pred <= self.neumann_below:
-            return Neumann(), (
-                f"spectral radius <= {hi:.3g}: the Neumann series needs about {pred} products per plan, "
-                "no more than BiCGSTAB, with fewer block updates"
-            )
-        bound = f"<= {hi:.3g}" if math.isfinite(hi) else "unchecked"
-        fast32 = backend is not None and getattr(backend, "fast_float32", False)
-        if fast32 and np.dtype(dtype) == np.float64 and n * k >= self.refine_from:
-            return Refined(), (
-                f"n={n} sparse, {k} plan(s) ({n * k:,} numbers per block >= {self.refine_from:,}), spectral radius "
-                f"{bound}: products are bound by memory traffic, so BiCGSTAB runs in float32 (half the bytes) "
-                "inside float64 iterative refinement; every plan is checked by its float64 residual"
-            )
-        return BiCGSTAB(), (
-            f"n={n} sparse (nnz={economy.nnz}), spectral radius {bound}: BiCGSTAB needs several times fewer "
-            "products than the Neumann series on realistic economies; dense LU would need "
-            f"{8 * n * n / 2**30:.1f} GiB"
-        )
-
-
-_NAMES = {"bicgstab": BiCGSTAB, "neumann": Neumann, "direct": Direct, "refined": Refined, "auto": Auto}
-
-
-def as_method(method) -> Method:
-    """Turn a name or a :class:`Method` into a :class:`Method`."""
-    if isinstance(method, Method):
-        return method
-    if isinstance(method, str) and method.lower() in _NAMES:
-        return _NAMES[method.lower()]()
-    raise ValueError(f"Unknown method {method!r}; choose one of {sorted(_NAMES)} or pass a method object")
-
-
-def _neumann_iterations(rho_upper: float, rtol: float) -> int | None:
-    if not (0 <= rho_upper < 1) or not math.isfinite(rho_upper):
-        return None
-    if rho_upper == 0:
-        return 1
-    return int(math.ceil(math.log(max(rtol, 1e-300)) / math.log(rho_upper)))
 
 
 # ---------------------------------------------------------------------------
@@ -556,7 +373,7 @@ def _refined(bk: Backend, economy, B, X, tol, transpose: bool, meth: Refined, st
     conv = np.zeros(k, bool)
     its = np.zeros(k, np.int64)
     restarts = 0
-    pred = _neumann_iterations(economy.productivity.upper, meth.inner_rtol) or 500
+    pred = neumann_iterations(economy.productivity.upper, meth.inner_rtol) or 500
     inner_max = meth.inner.maxiter or (max(200, 2 * pred) if isinstance(meth.inner, BiCGSTAB) else 2 * pred + 50)
     if X is None:
         R32, rn = bk.block(B, np.float32), bk.colnorm(B)
@@ -599,6 +416,8 @@ def _refined(bk: Backend, economy, B, X, tol, transpose: bool, meth: Refined, st
         st["matvecs"] += k
     work["R"] = R32
     bk.release(*{id(a): a for a in work.values()}.values())
+    if X is None:  # every plan met its tolerance at zero (zero or negligible demand)
+        X = bk.zeros(B.shape, np.float64)
     return X, conv, res, its, restarts
 
 
@@ -619,6 +438,88 @@ def _direct(bk: Backend, economy, B, transpose: bool, dtype, method: Direct):
     return bk.dense_solve(fac, B)
 
 
+# Largest number of Neumann iterations run without an explicit ``maxiter``: past it the
+# series is refused up front (BiCGSTAB needs about the square root as many products).
+NEUMANN_MAX_ITERATIONS = 100_000
+
+
+def _neumann_maxiter(economy, rtol: float, meth: Neumann) -> int:
+    """The Neumann series' iteration limit; refuse a default run whose estimate exceeds the cap."""
+    pred = neumann_iterations(economy.productivity.upper, rtol)
+    if meth.maxiter is not None:
+        return meth.maxiter
+    if pred is None:
+        return NEUMANN_MAX_ITERATIONS
+    if pred > NEUMANN_MAX_ITERATIONS:
+        raise InvalidOptionError(
+            f"method='neumann' would need about {pred:,} iterations to reach rtol={rtol:g} (the certified "
+            f"spectral radius of A is <= {economy.productivity.upper:.9g}), more than the limit of "
+            f"{NEUMANN_MAX_ITERATIONS:,}; use method='bicgstab' (or 'auto'), or pass "
+            "method=bigplan.Neumann(maxiter=...) to run the series that long anyway"
+        )
+    return 2 * pred + 50
+
+
+# Columns whose largest magnitude lies outside these bounds are scaled by a power of two
+# before the solve: their 2-norms (sums of squares) would overflow or underflow.
+_SAFE_MAGNITUDE = {np.dtype(np.float64): (1e-100, 1e100), np.dtype(np.float32): (1e-10, 1e10)}
+
+
+def _column_scale(colmax, k: int, dtype) -> np.ndarray | None:
+    """Per-column powers of two (float64) that bring each column's max-abs near 1, or None when none is needed."""
+    if colmax is None:
+        return None
+    amax = np.asarray(colmax, dtype=np.float64).reshape(-1)
+    if amax.size != k:
+        return None
+    lo, hi = _SAFE_MAGNITUDE[np.dtype(dtype)]
+    out = (amax > 0) & np.isfinite(amax) & ((amax < lo) | (amax > hi))
+    if not out.any():
+        return None
+    scale = np.ones(k)
+    scale[out] = np.exp2(np.clip(-np.floor(np.log2(amax[out])), -1000, 1000))  # subnormals: 2^1000 at most
+    return scale
+
+
+def _exponents(scale: np.ndarray) -> np.ndarray:
+    return np.rint(np.log2(scale)).astype(np.int32)
+
+
+def _scale_columns(bk: Backend, B, scale: np.ndarray):
+    """``B`` times ``scale`` per column, exactly (``ldexp``: the factor itself never overflows a float32)."""
+    e = _exponents(scale)[None, :]
+    if isinstance(B, np.ndarray):
+        return np.ldexp(B if B.dtype.kind == "f" else B.astype(np.float64), e)
+    xp = bk.xp
+    return xp.ldexp(xp.asarray(B), xp.asarray(e))
+
+
+def _unscale(bk: Backend, X, scale: np.ndarray, what: str):
+    """Undo :func:`_scale_columns` on the answer; refuse answers beyond the working precision."""
+    xp = bk.xp
+    lo, hi = bk.colrange(X)
+    fi = np.finfo(X.dtype)
+    with np.errstate(over="ignore", invalid="ignore"):
+        amax = np.maximum(np.abs(lo), np.abs(hi)) / scale  # float64 on the host: never overflows here
+    big = np.flatnonzero(~(amax <= float(fi.max)))
+    tiny = np.flatnonzero((amax > 0) & (amax < float(fi.tiny)))
+    name = np.dtype(X.dtype).name
+    if big.size:
+        raise InvalidDemandError(
+            f"the answer for plan(s) {big[:10].tolist()} exceeds the largest {name} number "
+            f"({float(fi.max):.3g}) although {what} is finite; express the demand in larger units "
+            "(divide it by a power of ten) and scale the answer back"
+        )
+    if tiny.size:
+        raise InvalidDemandError(
+            f"the answer for plan(s) {tiny[:10].tolist()} lies below the smallest normal {name} number "
+            f"({float(fi.tiny):.3g}), where it would lose its digits; "
+            + ("use dtype=numpy.float64, or " if name == "float32" else "")
+            + "express the demand in smaller units (multiply it by a power of ten)"
+        )
+    return xp.ldexp(X, xp.asarray(-_exponents(scale)[None, :]))
+
+
 def solve_block(
     bk: Backend,
     economy,
@@ -630,6 +531,7 @@ def solve_block(
     atol: float = 0.0,
     x0=None,
     dtype=None,
+    colmax=None,
 ) -> BlockSolve:
     """Solve ``(I - A) X = B`` (or ``(I - A)^T X = B``) for a block of plans.
 
@@ -647,18 +549,24 @@ def solve_block(
     x0 : array, shape (n, k), optional
         Warm start (ignored by the direct method).
     dtype : numpy dtype, optional
-        Working precision of the plans (default float64; float32-stored coefficients are read as
-        stored and accumulated in float64).
+        Working precision of the plans: float64 (default) or float32; float32-stored coefficients
+        are read as stored and accumulated in float64.
+    colmax : numpy.ndarray, shape (k,), optional
+        The largest magnitude in each column of ``B`` (on the host, as the input layer's
+        column range gives it).  Columns too large or too small for the working precision's
+        norms are scaled by a power of two before the solve and back after it, so any finite
+        demand is solved (or refused with :class:`~bigplan.InvalidDemandError` when the answer
+        itself overflows).
 
     Returns
     -------
     BlockSolve
     """
     t0 = time.perf_counter()
-    if not (rtol >= 0 and atol >= 0) or (rtol == 0 and atol == 0):
-        raise ValueError(f"tolerances must be non-negative and not both zero, got rtol={rtol}, atol={atol}")
+    rtol = check_rtol(rtol)
+    atol = check_atol(atol)
     bk = krylov_backend(bk)  # the fused operations: the backend's own, or the generic ones of _krylov_ops
-    dtype = np.dtype(dtype or np.float64)
+    dtype = working_dtype(dtype)
     meth = as_method(method)
     k = B.shape[1]
     reason = "chosen by the caller"
@@ -677,9 +585,13 @@ def solve_block(
         chunk = _check_memory(bk, economy, k, blocks, np.float32, transpose, op_dtypes=(np.float64, np.float32))
     else:
         chunk = _check_memory(bk, economy, k, blocks, dtype, transpose)
+    scale = _column_scale(colmax, k, np.float32 if (dtype == np.float32 or isinstance(meth, Refined)) else np.float64)
+    if scale is not None:
+        B = _scale_columns(bk, B, scale)
+        x0 = None if x0 is None else _scale_columns(bk, x0, scale)
     Bd = bk.as_block(B, dtype)  # read only: no solver writes into the right-hand sides
     bnorm = bk.to_numpy(bk.colnorm(Bd)).astype(np.float64)
-    tol = np.maximum(rtol * bnorm, atol)
+    tol = np.maximum(rtol * bnorm, atol if scale is None else atol * scale)
     st = {"matvecs": 0}
     notes: list[str] = []
     maxiter = None
@@ -696,7 +608,10 @@ def solve_block(
     else:
         if isinstance(meth, Refined):
             if dtype != np.float64:
-                raise ValueError(f"method='refined' computes residuals in float64; got dtype={dtype}")
+                raise InvalidOptionError(
+                    f"method='refined' computes residuals in float64; got dtype={dtype}: omit dtype, "
+                    "or use method='bicgstab' for a float32 solve"
+                )
             op = None
         else:
             op = _operator(bk, economy, transpose, dtype)
@@ -711,13 +626,10 @@ def solve_block(
         if isinstance(meth, BiCGSTAB):
             maxiter = meth.maxiter
             if maxiter is None:
-                pred = _neumann_iterations(economy.productivity.upper, rtol) or 500
+                pred = neumann_iterations(economy.productivity.upper, rtol) or 500
                 maxiter = max(200, 2 * pred)
         elif isinstance(meth, Neumann):
-            maxiter = meth.maxiter
-            if maxiter is None:
-                pred = _neumann_iterations(economy.productivity.upper, rtol)
-                maxiter = 100_000 if pred is None else 2 * pred + 50
+            maxiter = _neumann_maxiter(economy, rtol, meth)
         if chunk < k:
             notes.append(f"batch split into chunks of {chunk} plans to fit device memory")
         parts = []
@@ -754,7 +666,7 @@ def solve_block(
             bad = np.flatnonzero(~conv)
             badp = _padded(bk, bad, k)  # converged padding columns are frozen at once and come back unchanged
             op = _operator(bk, economy, transpose, np.float64)
-            pred = _neumann_iterations(economy.productivity.upper, rtol) or 500
+            pred = neumann_iterations(economy.productivity.upper, rtol) or 500
             stc = {"matvecs": 0}
             Xb, cv, rs, it, rst = _bicgstab(
                 bk, op, bk.take_columns(Bd, badp), bk.take_columns(X, badp), tol[badp], max(200, 2 * pred), 4, stc
@@ -768,6 +680,9 @@ def solve_block(
     bk.synchronize()
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = np.where(bnorm > 0, res / np.where(bnorm > 0, bnorm, 1), res)
+    conv = conv & np.isfinite(rel)  # never converged with an unchecked (NaN) residual
+    if scale is not None:
+        X = _unscale(bk, X, scale, "the right-hand side")
     status = plan_status(conv, rel, its, maxiter, stalled="stagnated" if isinstance(meth, Refined) else "breakdown")
     return BlockSolve(
         X=X,
@@ -791,14 +706,22 @@ def raise_if_failed(bs: BlockSolve, rtol: float, what: str, economy) -> None:
         return
     bad = np.flatnonzero(~bs.converged)
     worst = float(np.nanmax(np.where(np.isfinite(bs.residual[bad]), bs.residual[bad], np.inf)))
+    rho = economy.productivity.upper
+    pred = neumann_iterations(rho, rtol)
+    if pred is not None and pred <= NEUMANN_MAX_ITERATIONS // 10:
+        bicg = "raise maxiter (method=bigplan.BiCGSTAB(maxiter=...)) or try method='neumann' (monotone, " \
+               f"about {pred:,} iterations here)"
+    else:
+        bicg = "raise maxiter (method=bigplan.BiCGSTAB(maxiter=...))" + (
+            "" if economy.n > 20_000 else f", or use method='direct' (dense LU, exact for n={economy.n})"
+        ) + "; the Neumann series would need too many iterations at this spectral radius"
     hint = {
-        "bicgstab": "try method='neumann' (monotone, always converges for a productive economy) or a larger maxiter",
+        "bicgstab": bicg,
         "neumann": "raise maxiter, or use method='bicgstab'",
         "direct": "the dense system is ill-conditioned; check for products with column sums near 1",
         "refined": "float32 cannot carry these plans (badly scaled demand or a nearly unproductive economy); "
         "use method='bicgstab', float64 throughout",
     }.get(bs.method, "raise maxiter")
-    rho = economy.productivity.upper
     raise ConvergenceError(
         f"{what}: {bad.size} of {bs.converged.size} plans did not reach rtol={rtol:g} with method "
         f"'{bs.method}' after {int(bs.iterations.max())} iterations (worst relative residual {worst:.3g}); "

@@ -22,14 +22,15 @@ them.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 import scipy.sparse as sp
 
+from ._options import check_int, check_real
 from .backend import get_backend
+from .errors import InvalidOptionError
 
 __all__ = ["cw_bounds", "perron_bounds", "PerronBounds", "spectral_radius_bounds"]
 
@@ -79,7 +80,7 @@ def cw_bounds(bk, X, Y, row_sums=None, *, lower: bool = True, apply: Callable | 
     m = xp.max(X, axis=0)
     if row_sums is None:
         if apply is None:
-            raise ValueError("cw_bounds needs row_sums or apply for the support-restricted lower bound")
+            raise InvalidOptionError("cw_bounds needs row_sums or apply for the support-restricted lower bound")
         for th in EXACT_CUTOFFS:
             Z = xp.where(X >= (th * m)[None, :], X, 0.0)
             W = apply(Z)
@@ -169,10 +170,8 @@ def perron_bounds(
     >>> bool(pb.lower[0] <= 0.5 <= pb.upper[0])
     True
     """
-    if not (isinstance(shift, (int, float)) and math.isfinite(shift) and shift > 0):
-        raise ValueError(f"shift must be a finite number > 0, got {shift!r}")
-    if not (isinstance(maxiter, (int, np.integer)) and maxiter >= 1):
-        raise ValueError(f"maxiter must be an integer >= 1, got {maxiter!r}")
+    shift = check_real(shift, "shift", lo=0.0, lo_open=True)
+    maxiter = check_int(maxiter, "maxiter", lo=1)
     xp = bk.xp
     X = X0
     c = int(X.shape[1])

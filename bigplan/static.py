@@ -19,8 +19,9 @@ from ._evidence import Evidence, WithEvidence, plan_status
 from ._inputs import plan_block
 from .backend import Backend, get_backend
 from .economy import Economy
-from .errors import ShapeError
-from .solvers import Auto, BlockSolve, raise_if_failed, solve_block
+from ._options import check_atol, check_rtol
+from .errors import InvalidEconomyError, InvalidOptionError, ShapeError
+from .solvers import Auto, BlockSolve, raise_if_failed, solve_block, working_dtype
 
 __all__ = ["solve_output", "labour_values", "choose_method", "OutputSolution", "ValuesSolution"]
 
@@ -102,7 +103,7 @@ class OutputSolution(WithEvidence):
     def labour_frame(self) -> pd.DataFrame:
         """Labour needed as a DataFrame: labour kinds x plans."""
         if self.labour is None:
-            raise ValueError("this economy has no labour coefficients")
+            raise InvalidEconomyError("this economy has no labour coefficients; build it with Economy(A, labour=l)")
         lab = np.asarray(to_host(self.labour))
         lab2 = lab[:, None] if lab.ndim == 1 else lab
         return pd.DataFrame(lab2, index=list(self.labour_names), columns=self.plans)
@@ -158,7 +159,7 @@ def choose_method(economy: Economy, k: int = 1, *, rtol: float = 1e-10, backend=
     -------
     name, reason : str
     """
-    meth, reason = Auto().choose(economy, k, rtol=rtol, backend=get_backend(backend))
+    meth, reason = Auto().choose(economy, k, rtol=check_rtol(rtol), backend=get_backend(backend))
     return meth.name, reason
 
 
@@ -236,7 +237,12 @@ def solve_output(
     Raises
     ------
     ShapeError, InvalidDemandError, LabelError
-        Final demand of the wrong shape, non-finite, or with the wrong labels.
+        Final demand of the wrong shape, non-finite, or with the wrong labels; or an
+        answer too large for the working precision (InvalidDemandError).
+    InvalidOptionError
+        ``rtol`` outside (0, 1), ``atol`` negative or infinite, a working ``dtype`` other
+        than float32/float64, or an unknown method; method='neumann' whose estimated
+        iterations exceed its limit.
     MixedBackendError, BackendUnavailableError
     ConvergenceError
         A plan did not reach the tolerance (with ``raise_on_failure``).
@@ -250,11 +256,14 @@ def solve_output(
     ((2, 2), True)
     """
     if not isinstance(economy, Economy):
-        raise TypeError(f"economy must be a bigplan.Economy, got {type(economy).__name__}; build one with Economy(A)")
+        raise InvalidOptionError(
+            f"economy must be a bigplan.Economy, got {type(economy).__name__}; build one with Economy(A)"
+        )
+    rtol, atol, dtype = check_rtol(rtol), check_atol(atol), working_dtype(dtype)
     pb = plan_block(economy, final_demand, "final demand")
     block, was_1d, plans, lib, nonneg = pb.values, pb.squeeze, pb.names, pb.library, pb.nonneg
     pre_notes = []
-    if np.dtype(block.dtype) == np.float32 and (dtype is None or np.dtype(dtype) == np.float64):
+    if np.dtype(block.dtype) == np.float32 and dtype == np.float64:
         block = block.astype(np.float64)
         pre_notes.append(_FLOAT32_NOTE.format(what="final demand"))
     bk = get_backend(backend, block, x0)
@@ -264,7 +273,7 @@ def solve_output(
         if xb.values.shape != block.shape:
             raise ShapeError(f"x0 has shape {np.shape(x0)}; it must match final demand {np.shape(final_demand)}")
         x0b = xb.values
-    bs = solve_block(bk, economy, block, method=method, rtol=rtol, atol=atol, x0=x0b, dtype=dtype)
+    bs = solve_block(bk, economy, block, method=method, rtol=rtol, atol=atol, x0=x0b, dtype=dtype, colmax=pb.colmax)
     if raise_on_failure:
         raise_if_failed(bs, rtol, "solve_output", economy)
     notes = pre_notes + list(bs.notes)
@@ -326,8 +335,10 @@ def labour_values(
 
     Raises
     ------
-    ValueError
+    InvalidEconomyError
         The economy has no labour coefficients and none were given.
+    InvalidOptionError
+        A tolerance outside its range, or a working dtype other than float32/float64.
     ShapeError, InvalidDemandError, ConvergenceError
 
     Examples
@@ -339,11 +350,14 @@ def labour_values(
     True
     """
     if not isinstance(economy, Economy):
-        raise TypeError(f"economy must be a bigplan.Economy, got {type(economy).__name__}")
+        raise InvalidOptionError(
+            f"economy must be a bigplan.Economy, got {type(economy).__name__}; build one with Economy(A)"
+        )
+    rtol, atol, dtype = check_rtol(rtol), check_atol(atol), working_dtype(dtype)
     names = economy.labour_names
     if labour is None:
         if economy.labour is None:
-            raise ValueError(
+            raise InvalidEconomyError(
                 "this economy has no labour coefficients; pass labour=... or build it with Economy(A, labour=l)"
             )
         lb = plan_block(economy, economy.labour.T, "labour")
@@ -363,18 +377,22 @@ def labour_values(
         )
     B, lib = lb.values, lb.library
     pre_notes = []
-    if np.dtype(B.dtype) == np.float32 and economy.dtype == np.float64 and (dtype is None or np.dtype(dtype) == np.float64):
+    if np.dtype(B.dtype) == np.float32 and economy.dtype == np.float64 and dtype == np.float64:
         B = B.astype(np.float64)
         pre_notes.append(_FLOAT32_NOTE.format(what="labour"))
     bk = get_backend(backend, B, x0)
     x0b = None
     if x0 is not None:
+        if not isinstance(x0, (pd.Series, pd.DataFrame)) and not hasattr(x0, "T"):
+            x0 = np.asarray(x0)
         x0t = x0.T if (not isinstance(x0, (pd.Series, pd.DataFrame)) and np.ndim(x0) == 2) else x0
         xb = plan_block(economy, x0t, "x0")
         if xb.values.shape != B.shape:
             raise ShapeError(f"x0 has shape {np.shape(x0)}; it must match the labour values' shape")
         x0b = xb.values
-    bs = solve_block(bk, economy, B, transpose=True, method=method, rtol=rtol, atol=atol, x0=x0b, dtype=dtype)
+    bs = solve_block(
+        bk, economy, B, transpose=True, method=method, rtol=rtol, atol=atol, x0=x0b, dtype=dtype, colmax=lb.colmax
+    )
     if raise_on_failure:
         raise_if_failed(bs, rtol, "labour_values", economy)
     notes = pre_notes + list(bs.notes)

@@ -29,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 
+from ._options import check_real
 from ._replan import ReplanReport
 from ._store import history, stocktaking
 from ._store import plans as _plans
@@ -37,7 +38,7 @@ from ._store.snapshots import States
 from .economy import Economy
 from .errors import NegativeStockError, StoreBusyError, StoreError
 
-__all__ = ["FORMAT_VERSION", "DEFAULT_UNIT", "KINDS", "Store", "StoreBusyError", "NegativeStockError", "open_store"]
+__all__ = ["DEFAULT_UNIT", "FORMAT_VERSION", "KINDS", "NegativeStockError", "Store", "StoreBusyError", "open_store"]
 
 
 class Store:
@@ -63,7 +64,7 @@ class Store:
     def __init__(self, path: str | os.PathLike, *, timeout: float = 30.0, snapshot_every: int = 64,
                  snapshot_changes: int = 200_000, cache: int = 2, threads: int | None = None):
         States.check(snapshot_every, snapshot_changes)  # before anything is created on disk
-        self.path, self.timeout = Path(path), float(timeout)
+        self.path, self.timeout = Path(path), check_real(timeout, "timeout", lo=0.0)
         self._ledger = Ledger(self.path, self.timeout)
         self._states = States(self._ledger, cache=cache, threads=threads or min(4, os.cpu_count() or 1),
                               snapshot_every=snapshot_every, snapshot_changes=snapshot_changes)
@@ -416,6 +417,9 @@ def open_store(path: str | os.PathLike, *, timeout: float = 30.0, snapshot_every
         The ledger is truncated or damaged.
     StoreVersionError
         The store was written by a newer format version.
+    ReadOnlyStoreError
+        ``path`` is not writable and holds no store yet.  An existing store in a
+        read-only folder opens for reading; its writes raise ``ReadOnlyStoreError``.
 
     Examples
     --------

@@ -16,8 +16,8 @@ if not hasattr(bigplan, "solve_output") or not hasattr(bigplan, "labour_values")
     pytest.skip("bigplan.solve_output / labour_values are not available yet (bigplan/static.py)",
                 allow_module_level=True)
 
-from bigplan import cli  # noqa: E402
-from bigplan import io as bio  # noqa: E402
+from bigplan import cli
+from bigplan import io as bio
 
 ROOT = Path(__file__).resolve().parents[1]
 TOTAL_COMPENSATION = "12,549,143"  # 2021 compensation of employees, 71-product tables (millions of USD)
@@ -189,3 +189,77 @@ def test_python_dash_m():
     bad = subprocess.run([sys.executable, "-m", "bigplan", "--demand", "/no/such/file.csv"], capture_output=True,
                          text=True, cwd=ROOT, env=env, timeout=120)
     assert bad.returncode == 2 and bad.stdout == "" and bad.stderr.count("\n") == 1
+
+
+# --------------------------------------------------------------------------- issue 14 regressions
+
+
+@pytest.mark.parametrize("rtol", ["2", "1", "inf", "nan", "0"])
+def test_rtol_of_one_or_more_is_refused_never_converged(capsys, rtol):
+    rc, out, err = _run(capsys, "--level", "15", "--rtol", rtol)
+    assert rc == 2
+    assert "converged" not in out and out == ""
+    assert "--rtol" in err and "(0, 1)" in err
+
+
+def test_csv_dash_writes_the_table_to_stdout(capsys):
+    rc, out, err = _run(capsys, "--level", "15", "--csv", "-")
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("product,name,baseline") and len(lines) == 16
+    assert "Summary" in err and "Summary" not in out  # the report moves to standard error
+
+
+def test_csv_refuses_a_symlink_and_keeps_it(tmp_path, capsys):
+    real = tmp_path / "real.csv"
+    real.write_text("keep me\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    rc, _, err = _run(capsys, "--level", "15", "--csv", str(link))
+    assert rc == 2 and "symbolic link" in err and err.count("\n") == 1
+    assert link.is_symlink() and real.read_text() == "keep me\n"
+
+
+def test_csv_refuses_a_fifo(tmp_path, capsys):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    rc, _, err = _run(capsys, "--level", "15", "--csv", str(fifo))
+    assert rc == 2 and "not a regular file" in err
+    assert not fifo.is_file() and fifo.exists()
+
+
+def test_write_csv_atomic_refuses_a_device():
+    from bigplan.errors import InvalidOptionError
+
+    with pytest.raises(InvalidOptionError, match="regular file"):
+        cli.write_csv_atomic(pd.DataFrame({"x": [1.0]}), "/dev/null")
+
+
+def test_overwritten_csv_keeps_its_permissions(tmp_path, capsys):
+    target = tmp_path / "plans.csv"
+    target.write_text("old\n")
+    os.chmod(target, 0o644)
+    rc, _, err = _run(capsys, "--level", "15", "--csv", str(target))
+    assert rc == 0, err
+    assert (target.stat().st_mode & 0o777) == 0o644
+    assert target.read_text().startswith("product,")
+
+
+def test_new_csv_gets_umask_permissions(tmp_path, capsys):
+    target = tmp_path / "new.csv"
+    old = os.umask(0o022)
+    try:
+        rc, _, err = _run(capsys, "--level", "15", "--csv", str(target))
+    finally:
+        os.umask(old)
+    assert rc == 0, err
+    assert (target.stat().st_mode & 0o777) == 0o644
+
+
+def test_duplicate_plan_names_are_an_error(tmp_path, capsys):
+    fd = bio.bea_final_demand(15).sum(axis=1)
+    path = tmp_path / "dup.csv"
+    rows = ["product,p,p"] + [f"{k},{v},{v}" for k, v in fd.items()]
+    path.write_text("\n".join(rows) + "\n")
+    rc, _, err = _run(capsys, "--level", "15", "--demand", str(path))
+    assert rc == 2 and "duplicated plan names" in err and "p.1" not in err

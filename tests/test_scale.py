@@ -149,7 +149,7 @@ def test_plans_float32_cannot_carry_are_finished_in_float64(mid):
     A, Y, ref = mid
     e = Economy(A)
     Yb = Y.copy()
-    Yb[:, 1] *= 1e-50  # below float32's smallest number: refinement cannot even see this plan
+    Yb[:, 1] *= 1e-50  # below float32's smallest number: the plan is scaled by a power of two (issue 14)
     refb = ref.copy()
     refb[:, 1] *= 1e-50
     fast = NumpyBackend()
@@ -158,11 +158,10 @@ def test_plans_float32_cannot_carry_are_finished_in_float64(mid):
     np.testing.assert_allclose(sol.output, refb, rtol=1e-8)
     if fast.fast_float32:
         assert sol.method == "refined"
-        assert any("finished by float64 BiCGSTAB" in note for note in sol.notes)
-    # asked for by name, refinement reports the plan it could not solve instead of hiding it
-    with pytest.raises(bigplan.ConvergenceError, match="float32 cannot carry") as info:
-        bigplan.solve_output(e, Yb, method="refined", backend=fast)
-    assert "1 of 4 plans" in str(info.value)
+    # asked for by name, refinement now carries the scaled plan too, checked by its float64 residual
+    sol = bigplan.solve_output(e, Yb, method="refined", backend=fast)
+    assert sol.converged and np.all(sol.residual <= 1e-10)
+    np.testing.assert_allclose(sol.output, refb, rtol=1e-8)
 
 
 def test_workspace_reuse_never_aliases_answers():

@@ -18,6 +18,7 @@ import pandas as pd
 
 from .._arrays import to_host
 from .._inputs import check_finite, product_vector
+from .._options import check_real, check_rtol
 from ..backend import Backend
 from ..economy import Economy
 from ..errors import (
@@ -32,6 +33,7 @@ from ..static import labour_values
 from .common import (
     check_economy,
     depreciation_of,
+    plan_option,
     require_capital,
     shifted_economy,
     solve,
@@ -166,7 +168,7 @@ class Balanced:
         n = economy.n
         self.n = n
         self.delta = depreciation_of(economy)
-        self.backend, self.solver, self.rtol = backend, solver, rtol
+        self.backend, self.solver, self.rtol = backend, solver, plan_option(check_rtol, rtol)
         self.cache: dict = {}
         self.horizon = horizon_periods(horizon)
         c = np.ones(n) if consumption is None else product_vector(economy, consumption, "consumption bundle")
@@ -194,15 +196,12 @@ class Balanced:
                 raise ShapeError(f"labour_supply must have shape ({L.shape[0]},), got {sup.shape}")
             check_finite(sup, "labour_supply", lo=0.0, error=InvalidDemandError)
         self.supply = sup
-        if workers is not None and not (isinstance(workers, numbers.Real) and workers > 0):
-            raise InvalidPlanError(f"workers must be a number > 0, got {workers!r}")
-        self.workers = workers
+        self.workers = plan_option(check_real, workers, "workers", lo=0.0, lo_open=True, allow_none=True)
         self.growth_bounds = growth_bounds
 
     def set_public(self, public_share) -> None:
         """Set the share of the net product for public consumption (bundles and prices are kept)."""
-        if not (isinstance(public_share, numbers.Real) and 0 <= public_share < 1):
-            raise InvalidPlanError(f"public_share must be in [0, 1), got {public_share!r}")
+        public_share = plan_option(check_real, public_share, "public_share", lo=0.0, hi=1.0, hi_open=True)
         if public_share > 0 and self.qbar is None:
             raise InvalidDemandError("the public consumption bundle is zero (or has zero value at these prices)")
         self.public_share = float(public_share)

@@ -16,7 +16,7 @@ import scipy.sparse as sp
 
 from .._evidence import Evidence, Status
 from ..economy import Economy
-from ..errors import NoCapitalError
+from ..errors import InvalidOptionError, InvalidPlanOptionError, NoCapitalError
 from ..static import solve_output
 
 __all__ = [
@@ -24,17 +24,19 @@ __all__ = [
     "check_economy",
     "column_basis",
     "depreciation_of",
+    "plan_option",
     "require_capital",
     "scale_columns",
     "shifted_economy",
     "solve",
+    "vector_option",
 ]
 
 
 def check_economy(economy) -> None:
     """Refuse anything but an :class:`~bigplan.Economy`, saying how to build one."""
     if not isinstance(economy, Economy):
-        raise TypeError(
+        raise InvalidOptionError(
             f"economy must be a bigplan.Economy, got {type(economy).__name__}; build one with "
             "Economy(A, labour, capital=B, depreciation=..., capacity=...)"
         )
@@ -233,3 +235,37 @@ def solve(economy: Economy, R: np.ndarray, *, backend, method, rtol: float, x0: 
         if tally is not None:
             tally.add(sol, k, basis.size, time.perf_counter() - t0)
     return X
+
+
+def vector_option(values, name: str) -> np.ndarray:
+    """A 1-D array of finite real options (rates, shares), refused with :class:`InvalidOptionError` naming ``name``."""
+    try:
+        arr = np.atleast_1d(np.asarray(values))
+    except (TypeError, ValueError) as exc:
+        raise InvalidPlanOptionError(f"{name} must be a sequence of finite numbers, got {values!r}") from exc
+    if arr.ndim != 1 or arr.size == 0 or arr.dtype.kind not in "iuf":
+        raise InvalidPlanOptionError(f"{name} must be a non-empty 1-D sequence of real numbers, got {values!r}")
+    arr = arr.astype(np.float64)
+    if not np.isfinite(arr).all():
+        raise InvalidPlanOptionError(f"{name} must be finite numbers, got {values!r}")
+    return arr
+
+
+def plan_option(check, *args, **kwargs):
+    """Run an option check of :mod:`bigplan._options`, raising :class:`~bigplan.errors.InvalidPlanOptionError`.
+
+    The dynamic model refused bad options with ``InvalidPlanError``; the error
+    is now both that and an ``InvalidOptionError``.
+
+    Examples
+    --------
+    >>> from bigplan._options import check_rtol
+    >>> plan_option(check_rtol, 1e-8)
+    1e-08
+    """
+    try:
+        return check(*args, **kwargs)
+    except InvalidOptionError as exc:
+        if isinstance(exc, InvalidPlanOptionError):
+            raise
+        raise InvalidPlanOptionError(str(exc)) from None

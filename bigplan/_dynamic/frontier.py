@@ -15,13 +15,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._arrays import is_int
 from .._inputs import product_vector
+from .._options import check_int
 from ..backend import Backend
 from ..economy import Economy
 from ..errors import InvalidPlanError, ShapeError
 from .balanced import BAL_DOC_PARAMS, Balanced
-from .common import check_economy
+from .common import check_economy, plan_option, vector_option
 from .growth import GrowthRate
 
 __all__ = ["PlanReport", "compare", "frontier", "plot_frontier"]
@@ -97,13 +97,12 @@ def frontier(
                     backend, solver, rtol, growth_bounds)
     rows = []
     if investment_shares is not None:
-        shares = np.atleast_1d(np.asarray(investment_shares, dtype=np.float64))
+        shares = vector_option(investment_shares, "investment_shares")
         for s in shares:
             rows.append(bal.proposal(f"share {s:.4g}", investment_share=float(s)).metrics())
     else:
         if growth_rates is None:
-            if not is_int(points) or points < 2:
-                raise InvalidPlanError(f"points must be an integer >= 2, got {points!r}")
+            points = plan_option(check_int, points, "points", lo=2)
             gr = bal.growth
             top = 0.95 * gr.lower if math.isfinite(gr.lower) and gr.lower > 0 else 0.0
             if top > 0 and bal.public_share < 0.9 and bal.evaluate(top)[0] + bal.public_share >= 0.95:
@@ -111,7 +110,7 @@ def frontier(
                 top = min(top, bal.growth_for_share(0.95 - bal.public_share))
             rates = np.linspace(0.0, top, points)
         else:
-            rates = np.atleast_1d(np.asarray(growth_rates, dtype=np.float64))
+            rates = vector_option(growth_rates, "growth_rates")
         for g in rates:
             if bal.evaluate(float(g))[0] + bal.public_share >= 1:
                 continue  # nothing left for private consumption at this rate
@@ -316,7 +315,7 @@ def plot_frontier(frontier_frame: pd.DataFrame | None = None, *, report: PlanRep
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("plot_frontier needs matplotlib: pip install 'bigplan[plot]'") from exc
     if frontier_frame is None and report is None:
-        raise ValueError("give a frontier DataFrame, a PlanReport, or both")
+        raise InvalidPlanError("give a frontier DataFrame, a PlanReport, or both")
     if ax is None:
         fig, ax = plt.subplots(figsize=(6, 4))
     else:

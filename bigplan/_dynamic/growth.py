@@ -17,13 +17,13 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .._arrays import is_int
 from .._evidence import Evidence, Status, WithEvidence
+from .._options import check_bool, check_int, check_real, check_rtol
 from ..backend import Backend, get_backend
 from ..economy import Economy
 from ..errors import InfeasiblePlanError, NotProductiveError, UnsustainableGrowthError
 from ..spectral import cw_bounds, perron_bounds, spectral_radius_bounds
-from .common import depreciation_of, require_capital, scale_columns
+from .common import depreciation_of, plan_option, require_capital, scale_columns
 
 __all__ = ["GrowthRate", "max_growth_rate", "unsustainable"]
 
@@ -322,8 +322,10 @@ def max_growth_rate(
     shift : float, default 1.0
         Power iteration on ``M + shift I`` (same Perron vector, no periodicity).
     g_max : float
-        Growth rates above this are reported as unbounded (``rate = inf``):
-        capital never limits growth (no cycle of capital requirements).
+        A finite number > 0.  When ``g* > g_max`` is certified the result has
+        ``rate = inf`` and ``lower = g_max`` (capital does not limit growth in
+        the range searched; truly unbounded without a cycle of capital
+        requirements).
 
     Returns
     -------
@@ -351,12 +353,11 @@ def max_growth_rate(
     """
     t0 = time.perf_counter()
     B = require_capital(economy)
-    if not (rtol > 0 and rtol < 1):
-        raise ValueError(f"rtol must be in (0, 1), got {rtol}")
-    if not is_int(maxiter) or maxiter < 1:
-        raise ValueError(f"maxiter must be an integer >= 1, got {maxiter!r}")
-    if not (isinstance(shift, (int, float)) and math.isfinite(shift) and shift > 0):
-        raise ValueError(f"shift must be a finite number > 0 (the power iteration runs on M + shift I), got {shift!r}")
+    rtol = plan_option(check_rtol, rtol)
+    maxiter = plan_option(check_int, maxiter, "maxiter", lo=1)
+    shift = plan_option(check_real, shift, "shift (the power iteration runs on M + shift I)", lo=0.0, lo_open=True)
+    g_max = plan_option(check_real, g_max, "g_max (the largest growth rate searched)", lo=0.0, lo_open=True)
+    depreciation = plan_option(check_bool, depreciation, "depreciation")
     Aeff, delta, rho0 = _replacement_operator(economy, B, depreciation)
     pen = Pencil(get_backend(backend), Aeff, B)
     n = economy.n
@@ -370,8 +371,9 @@ def max_growth_rate(
         lo_, hi_ = float(pb.lower[0]), float(pb.upper[0])
         if hi_ < 1:
             notes.append(
-                f"capital never limits growth: rho(A + {g_max:g} B) <= {hi_:.6g} < 1 (no cycle of capital "
-                "requirements: the equipment can be produced without equipment); g* is unbounded"
+                f"capital does not limit growth up to g_max={g_max:g}: rho(A + {g_max:g} B) <= {hi_:.6g} < 1, so "
+                f"g* > {g_max:g} (certified lower bound); g* is unbounded when there is no cycle of capital "
+                "requirements (the equipment can be produced without equipment); raise g_max to search further"
             )
             ev = _evidence(converged=True, width=0.0, iterations=iterations, pen=pen,
                            seconds=time.perf_counter() - t0, notes=notes)

@@ -9,6 +9,8 @@ then polished by one static solve for the LP's investment.
 
 from __future__ import annotations
 
+import math
+import threading
 import time
 from dataclasses import dataclass
 
@@ -38,8 +40,6 @@ class _LP:
 
 def solve_lp(problem: PlanProblem) -> PlanOutcome:
     """The ``"lp"`` plan of ``problem`` (on the host)."""
-    from scipy.optimize import linprog
-
     t0 = time.perf_counter()
     p = problem
     run = Run()
@@ -55,10 +55,10 @@ def solve_lp(problem: PlanProblem) -> PlanOutcome:
                               rtol=p.rtol)[:, 0], 0.0)
         run.notes.append("no initial capacity given: K_1 taken as the balanced requirement of period 1")
     lp = _build(p, K1)
-    r1 = linprog(lp.shortfall, A_ub=lp.A_ub, b_ub=lp.b_ub, A_eq=lp.A_eq, b_eq=lp.b_eq, bounds=lp.bounds,
-                 method="highs")
+    r1 = _linprog(p, lp.shortfall, A_ub=lp.A_ub, b_ub=lp.b_ub, A_eq=lp.A_eq, b_eq=lp.b_eq, bounds=lp.bounds)
     if r1.status != 0:
-        raise ConvergenceError(f"method='lp': HiGHS failed in phase 1 (status {r1.status}: {r1.message})")
+        hint = (f"; raise time_limit= (now {p.time_limit:g} s) or use method='capacity'" if r1.status == 1 else "")
+        raise ConvergenceError(f"method='lp': HiGHS failed in phase 1 (status {r1.status}: {r1.message}){hint}")
     short = float(r1.fun)
     # phase 2: least labour (or least gross output) with that shortfall
     Lab = p.economy.labour
@@ -69,7 +69,7 @@ def solve_lp(problem: PlanProblem) -> PlanOutcome:
     c2[ox:oN] = np.tile(w, T)
     A_ub2 = sp.vstack([lp.A_ub, sp.csr_matrix(lp.shortfall[None, :])], format="csr")
     b_ub2 = np.concatenate([lp.b_ub, [short * (1 + 1e-7) + 1e-9]])
-    r2 = linprog(c2, A_ub=A_ub2, b_ub=b_ub2, A_eq=lp.A_eq, b_eq=lp.b_eq, bounds=lp.bounds, method="highs")
+    r2 = _linprog(p, c2, A_ub=A_ub2, b_ub=b_ub2, A_eq=lp.A_eq, b_eq=lp.b_eq, bounds=lp.bounds)
     res = r2 if r2.status == 0 else r1
     if r2.status != 0:
         run.notes.append(f"phase 2 (least labour) failed ({r2.message}); returning the least-shortfall plan")
@@ -91,6 +91,33 @@ def solve_lp(problem: PlanProblem) -> PlanOutcome:
     ev = run.tally.evidence(converged=True, method="lp", seconds=time.perf_counter() - t0, notes=run.notes)
     return PlanOutcome(X, N, K, sweeps=1, solves=run.tally.solves, terminal_growth=g_term, expected_growth=g_exp,
                        evidence=ev)
+
+
+def _linprog(p: PlanProblem, c, **kw):
+    """HiGHS (through :func:`scipy.optimize.linprog`) with ``p.time_limit``, interruptible with Ctrl-C.
+
+    The solve runs in a worker thread (HiGHS releases the GIL) while the main
+    thread waits in short slices, so a ``KeyboardInterrupt`` reaches Python at
+    once; the abandoned solve stops at its time limit.
+    """
+    from scipy.optimize import linprog
+
+    options = {} if not math.isfinite(p.time_limit) else {"time_limit": float(p.time_limit)}
+    box: dict = {}
+
+    def work():
+        try:
+            box["result"] = linprog(c, method="highs", options=options, **kw)
+        except Exception as exc:  # noqa: BLE001 -- handed to the caller's thread, re-raised there
+            box["error"] = exc
+
+    worker = threading.Thread(target=work, name="bigplan-highs", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.05)
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
 
 
 def _build(p: PlanProblem, K1: np.ndarray) -> _LP:

@@ -10,9 +10,8 @@ method runs (the solve tally, the shifted economies built, notes) lives in a
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -21,9 +20,10 @@ import pandas as pd
 from .._arrays import is_int, to_host
 from .._evidence import Evidence
 from .._inputs import check_finite, plan_block, product_vector
+from .._options import check_int, check_real, check_rtol
 from ..economy import Economy
 from ..errors import InvalidDemandError, InvalidPlanError, ShapeError
-from .common import SolveTally, depreciation_of, require_capital
+from .common import SolveTally, depreciation_of, plan_option, require_capital
 
 __all__ = ["METHODS", "TERMINALS", "PlanOutcome", "PlanProblem", "Run", "horizon_periods"]
 
@@ -64,6 +64,8 @@ class PlanProblem:
         Tolerances of the output and expectation solves.
     max_sweeps : int
         Capacity sweeps allowed (``"capacity"``).
+    time_limit : float
+        Seconds HiGHS may run per phase (``"lp"``).
     shortfall_tol : float
         Shortfalls below ``shortfall_tol * max(output of the period)`` are rounding.
     """
@@ -87,6 +89,7 @@ class PlanProblem:
     expectation_rtol: float
     max_sweeps: int
     shortfall_tol: float
+    time_limit: float = 600.0
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -115,6 +118,13 @@ class PlanProblem:
         """``B`` (CSR)."""
         return self.economy.capital
 
+    def scaled(self, s: float) -> PlanProblem:
+        """The same problem with targets, capacity and labour supply divided by ``s`` (a power of two: exact)."""
+        def div(a):
+            return None if a is None else a / s
+        return replace(self, consumption=div(self.consumption), initial_capacity=div(self.initial_capacity),
+                       labour_supply=div(self.labour_supply))
+
     @classmethod
     def from_arguments(
         cls,
@@ -136,6 +146,7 @@ class PlanProblem:
         shortfall_tol: float | None = None,
         max_n_exact: int = 2000,
         max_lp_variables: int = 2_000_000,
+        time_limit: float = 600.0,
     ) -> PlanProblem:
         """Validate :func:`bigplan.dynamic.plan`'s arguments (same names, same meaning)."""
         require_capital(economy)
@@ -143,8 +154,11 @@ class PlanProblem:
         method = _choice(method, ("auto",) + METHODS, "method")
         method = "capacity" if method == "auto" else method
         terminal = _choice(terminal, TERMINALS, "terminal rule")
-        if not (rtol > 0):
-            raise ValueError(f"rtol must be > 0, got {rtol}")
+        rtol = plan_option(check_rtol, rtol)
+        max_n_exact = plan_option(check_int, max_n_exact, "max_n_exact", lo=1)
+        max_lp_variables = plan_option(check_int, max_lp_variables, "max_lp_variables", lo=1)
+        time_limit = plan_option(check_real, time_limit, "time_limit (seconds)", lo=0.0, lo_open=True,
+                                 allow_inf=True)
         C, kind, g_given = _consumption_path(economy, consumption, horizon, growth)
         T = C.shape[1]
         if capacity is None:
@@ -158,27 +172,19 @@ class PlanProblem:
             if terminal_growth is None:
                 g_term = g_expect
             else:
-                g_term = float(terminal_growth)
-                if not (math.isfinite(g_term) and g_term > -1):
-                    raise InvalidPlanError(f"terminal_growth must be a finite rate > -1, got {terminal_growth!r}")
+                g_term = plan_option(check_real, terminal_growth, "terminal_growth", lo=-1.0, lo_open=True)
         else:
             if terminal_growth is not None:
                 raise InvalidPlanError(f"terminal_growth applies to terminal='growth', not {terminal!r}")
             g_term = 0.0
         if shortfall_tol is None:
             stol = 1e-6 if method == "lp" else max(100 * rtol, 1e-12)
-        elif not (isinstance(shortfall_tol, (int, float)) and math.isfinite(shortfall_tol) and shortfall_tol >= 0):
-            raise InvalidPlanError(f"shortfall_tol must be a finite number >= 0, got {shortfall_tol!r}")
         else:
-            stol = float(shortfall_tol)
-        exp_rtol = rtol if expectation_rtol is None else float(expectation_rtol)
-        sweeps = max(20, 4 * T) if max_sweeps is None else max_sweeps
-        if method == "capacity":
-            if not (exp_rtol > 0):
-                raise ValueError(f"expectation_rtol must be > 0, got {expectation_rtol}")
-            if not (is_int(sweeps) or (isinstance(sweeps, float) and sweeps.is_integer())) or sweeps < 1:
-                raise InvalidPlanError(f"max_sweeps must be a whole number >= 1, got {max_sweeps!r}")
-        elif method == "exact" and n > max_n_exact:
+            stol = plan_option(check_real, shortfall_tol, "shortfall_tol", lo=0.0, hi=1.0, hi_open=True)
+        exp_rtol = rtol if expectation_rtol is None else plan_option(check_rtol, expectation_rtol,
+                                                                     "expectation_rtol")
+        sweeps = max(20, 4 * T) if max_sweeps is None else plan_option(check_int, max_sweeps, "max_sweeps", lo=1)
+        if method == "exact" and n > max_n_exact:
             raise InvalidPlanError(
                 f"method='exact' factorizes dense n x n matrices; n={n} > max_n_exact={max_n_exact}. Use "
                 "method='capacity' (scales to millions of products) or raise max_n_exact"
@@ -193,7 +199,7 @@ class PlanProblem:
             depreciation=depreciation_of(economy), method=method, terminal=terminal, terminal_growth=g_term,
             terminal_growth_default=terminal == "growth" and terminal_growth is None, expected_growth=g_expect,
             mean_growth=g_mean, last_growth=g_last, backend=backend, solver=solver, rtol=float(rtol),
-            expectation_rtol=exp_rtol, max_sweeps=int(sweeps), shortfall_tol=stol,
+            expectation_rtol=exp_rtol, max_sweeps=int(sweeps), shortfall_tol=stol, time_limit=time_limit,
         )
 
 
@@ -260,10 +266,9 @@ def _growth_rates(economy: Economy, growth):
         if not (g > -1).all():
             raise InvalidPlanError(f"growth rates must be finite and > -1, got a minimum of {g.min():.6g}")
         return g
-    g = float(to_host(growth))
-    if not (math.isfinite(g) and g > -1):
-        raise InvalidPlanError(f"growth must be a finite rate > -1 per period, got {growth!r}")
-    return g
+    g = to_host(growth)
+    g = g.item() if isinstance(g, np.ndarray) else g
+    return plan_option(check_real, g, "growth (a rate per period)", lo=-1.0, lo_open=True)
 
 
 def _consumption_path(economy: Economy, consumption, horizon, growth) -> tuple[np.ndarray, str, Any]:
@@ -327,7 +332,10 @@ def _labour_supply_path(economy: Economy, labour_supply, T: int) -> np.ndarray |
     ls = economy.labour_supply if labour_supply is None else labour_supply
     if ls is None:
         return None
-    arr = np.asarray(to_host(ls), dtype=np.float64)
+    raw = np.asarray(to_host(ls))
+    if raw.dtype.kind not in "biuf":
+        raise InvalidDemandError(f"labour_supply must be real numbers, got dtype {raw.dtype}")
+    arr = raw.astype(np.float64)
     if arr.ndim == 0:
         if m != 1:
             raise ShapeError(f"labour_supply needs one number per labour kind ({m})")
@@ -347,7 +355,8 @@ def _labour_supply_path(economy: Economy, labour_supply, T: int) -> np.ndarray |
 
 def _aggregate_growth(C: np.ndarray) -> tuple[float, float]:
     """(mean growth over the path, growth of the last period) of total consumption."""
-    tot = C.sum(axis=0)
+    big = float(C.max(initial=0.0))
+    tot = (C / big if big > 0 else C).sum(axis=0)  # ratios only: scaled so the sums cannot overflow
     T = C.shape[1]
     if T < 2 or tot[0] <= 0:
         return 0.0, 0.0

@@ -17,6 +17,7 @@ import pandas as pd
 from .._evidence import Evidence, WithEvidence
 from .._inputs import product_labels
 from ..economy import Economy
+from ..errors import InvalidOptionError
 from .common import depreciation_of
 from .problem import PlanOutcome, PlanProblem
 
@@ -243,9 +244,13 @@ class DynamicPlan(WithEvidence):
         A = self.economy.A
         X = self.output.T
         R = X - A @ X - self.investment.T - self.consumption.T
-        den = np.maximum(np.linalg.norm(self.consumption.T + self.investment.T, axis=0), np.linalg.norm(X, axis=0))
+        D = self.consumption.T + self.investment.T
+        # scaled norms: each period divided by its largest entry first, so no square overflows or underflows
+        big = np.maximum(np.abs(X).max(axis=0, initial=0.0), np.abs(D).max(axis=0, initial=0.0))
+        big = np.where(big > 0, big, 1.0)
+        den = np.maximum(np.linalg.norm(D / big, axis=0), np.linalg.norm(X / big, axis=0))
         den = np.where(den > 0, den, 1.0)
-        return np.linalg.norm(R, axis=0) / den
+        return np.linalg.norm(R / big, axis=0) / den
 
     def summary(self) -> pd.DataFrame:
         """Totals per period (sums over products, in mixed physical units, and labour)."""
@@ -311,9 +316,12 @@ class DynamicPlan(WithEvidence):
 
     def to_frame(self, what: str = "output") -> pd.DataFrame:
         """A ``(T, n)`` attribute (``"output"``, ``"investment"``, ``"capacity"``...) as periods x products."""
-        arr = getattr(self, what)
+        arr = getattr(self, what, None) if isinstance(what, str) and not what.startswith("_") else None
         if not (isinstance(arr, np.ndarray) and arr.shape == self.output.shape):
-            raise ValueError(f"{what!r} is not a (periods x products) attribute of the plan")
+            raise InvalidOptionError(
+                f"what={what!r} is not a (periods x products) attribute of the plan; use 'output', 'investment', "
+                "'new_capacity', 'capacity' or 'consumption'"
+            )
         return pd.DataFrame(arr, index=pd.RangeIndex(1, self.horizon + 1, name="period"), columns=self.labels)
 
     def __repr__(self) -> str:

@@ -20,7 +20,13 @@ import pandas as pd
 from .._arrays import is_int
 from .._inputs import product_positions
 from .._sparse import dedupe_last, parse_changes
-from ..errors import InvalidEconomyError, LabelError, ShapeError, StoreError
+from ..errors import (
+    InvalidEconomyError,
+    InvalidOptionError,
+    LabelError,
+    ShapeError,
+    StoreError,
+)
 from .ledger import DEFAULT_UNIT, KINDS, Ledger
 from .state import Delta, State, check_values
 
@@ -57,10 +63,18 @@ def parse_kind(con, st: State, kind: str, ch: Any) -> Delta | None:
         _, what, how = _NEEDS[kind]
         raise InvalidEconomyError(f"this economy has no {what}; commit a whole {how} first")
     if kind in ("A", "capital"):
+        if not isinstance(ch, (Mapping, list, tuple, np.ndarray, pd.Series, pd.DataFrame)):
+            raise InvalidOptionError(
+                f"{kind} changes are {{(product_in, product_out): value}} or (product_in, product_out, value) "
+                f"triples, got a {type(ch).__name__}"
+            )
         rows, cols, v = parse_changes(st, ch, what=f"{kind} changes")
         if rows.size == 0:
             return None
         return Delta(kind, *dedupe_last(rows, cols, v))
+    if kind in ("labour", "depreciation") and not isinstance(ch, (Mapping, pd.Series)):
+        raise InvalidOptionError(f"{kind} changes are a mapping {{product: value}} (or a Series), "
+                                 f"got a {type(ch).__name__}")
     if kind == "labour":
         items = list(ch.items())
         m = st.labour.shape[0]

@@ -9,6 +9,7 @@ state; nothing is ever deleted from the history.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -17,9 +18,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .._options import check_int
 from .._sparse import csr_get
 from ..economy import Economy
-from ..errors import StoreError
+from ..errors import EmptyChangeError, StoreError
 from .changes import parse
 from .ledger import KINDS, Ledger, cert_from, cert_json
 from .objects import now, pause
@@ -52,6 +54,11 @@ def commit(states: States, changes: Any, *, author: str, reason: str, when: str 
     for nm, val in (("author", author), ("reason", reason)):
         if not isinstance(val, str) or not val.strip():
             raise StoreError(f"{nm} must be a non-empty string (the ledger records who changed what, and why)")
+    if compute is None and not isinstance(changes, Economy) and _empty(changes):
+        raise EmptyChangeError(
+            f"{label}: {changes!r} changes nothing; nothing was written. Pass at least one change, e.g. "
+            "store.commit({(product_in, product_out): value}, ...)"
+        )
     when = when or now()
     led = states.led
     with led.write("commit") as con:
@@ -65,6 +72,8 @@ def commit(states: States, changes: Any, *, author: str, reason: str, when: str 
         if compute is not None or not isinstance(changes, Economy):
             st = states.state(con, head)
             planned = compute(con, st) if compute is not None else parse(con, st, changes)
+            if not isinstance(planned, Economy) and not planned and compute is None:
+                raise EmptyChangeError(f"{label}: the change set {changes!r} changes nothing; nothing was written")
         if isinstance(planned, Economy):
             v, new_state = _commit_economy(states, con, head, planned, author, reason, when, label, target, info)
         else:
@@ -120,6 +129,16 @@ def _commit_economy(states: States, con, head: int, eco: Economy, author, reason
     v = head + 1
     st = state_of_economy(eco, v)
     kind = "init" if head == 0 else ("rollback" if label == "rollback" else "replace")
+    if kind == "replace":
+        gone = dropped(cur, st)
+        if gone:
+            info = {**(info or {}), "dropped": gone}
+            warnings.warn(
+                f"the replacement economy (version {v}) drops the store's {', '.join(gone)}; store.diff lists "
+                "them. To keep them, build the new Economy with them (from store.economy() and "
+                "store.inventory()) or record them again after this commit",
+                UserWarning, stacklevel=4,
+            )
     con.execute(
         "INSERT INTO versions(version, kind, author, reason, created, n_changes, target, certificate, info, full) "
         "VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, 1)",
@@ -128,8 +147,22 @@ def _commit_economy(states: States, con, head: int, eco: Economy, author, reason
     return v, states.write_snapshot(con, st)
 
 
+def dropped(cur: State, new: State) -> list[str]:
+    """What a replacement loses: kinds the current state has and the new one lacks, and per-unit records."""
+    gone = [k for k in ("capital", "labour", "depreciation", "labour_supply")
+            if getattr(cur, k) is not None and getattr(new, k) is None]
+    for k in ("stocks", "capacity"):
+        old, nw = getattr(cur, k), getattr(new, k)
+        if old.keys.size and not nw.keys.size:
+            gone.append(f"{k} records")
+        elif np.any(old.keys >= cur.n):
+            gone.append(f"per-unit {k} records (kept as one total per product)")
+    return gone
+
+
 def rollback(states: States, version: int, *, author: str, reason: str | None) -> int:
     """Restore the state of ``version`` as a new version: the net change back, or the whole economy."""
+    version = check_int(version, "version", lo=None)
     reason = reason or f"roll back to version {version}"
     with states.led.read() as con:
         target = states.led.check_version(con, version)
@@ -141,6 +174,16 @@ def rollback(states: States, version: int, *, author: str, reason: str | None) -
 
     return commit(states, None, author=author, reason=reason, when=None, label="rollback", target=target,
                   compute=restore)
+
+
+def _empty(changes: Any) -> bool:
+    """Whether a public change set is empty (None, ``{}``, ``[]``, an empty Series)."""
+    if changes is None:
+        return True
+    try:
+        return len(changes) == 0
+    except TypeError:
+        return False
 
 
 # ---------------------------------------------------------------------------
@@ -216,6 +259,15 @@ def net(con, a: int, b: int) -> dict[str, tuple]:
     return out
 
 
+def _padded(x: np.ndarray | None, shape: tuple) -> np.ndarray:
+    """``x`` as float64 of ``shape``, NaN where it has no entry (or is None)."""
+    out = np.full(shape, np.nan)
+    if x is not None:
+        x = np.asarray(x, np.float64)
+        out[tuple(slice(0, s) for s in x.shape)] = x
+    return out
+
+
 def _net_from_states(sa: State, sb: State) -> dict[str, tuple]:
     """Differences between two whole states (used across a replacement)."""
     out = {}
@@ -231,14 +283,22 @@ def _net_from_states(sa: State, sb: State) -> dict[str, tuple]:
         nz = D.data != 0
         r, c = D.row[nz].astype(np.int64), D.col[nz].astype(np.int64)
         out[kind] = (r, c, csr_get(Ma, r, c), csr_get(Mb, r, c))
-    if sa.labour is not None and sb.labour is not None:
-        r, c = np.nonzero(sa.labour != sb.labour)
-        out["labour"] = (r, c, sa.labour[r, c].astype(float), sb.labour[r, c].astype(float))
+    la, lb = sa.labour, sb.labour
+    if la is not None or lb is not None:  # a side without labour reads as NaN (no record)
+        shape = (la if la is not None else lb).shape
+        if la is not None and lb is not None and la.shape != lb.shape:
+            shape = (max(la.shape[0], lb.shape[0]), n)
+        xa, xb = _padded(la, shape), _padded(lb, shape)
+        r, c = np.nonzero(~((xa == xb) | (np.isnan(xa) & np.isnan(xb))))
+        out["labour"] = (r.astype(np.int64), c.astype(np.int64), xa[r, c], xb[r, c])
     for kind in ("depreciation", "labour_supply"):
         x, y = getattr(sa, kind), getattr(sb, kind)
-        if x is not None and y is not None:
-            (r,) = np.nonzero(x != y)
-            out[kind] = (r, np.full(r.size, -1, np.int64), x[r].astype(float), y[r].astype(float))
+        if x is None and y is None:
+            continue
+        m = max(0 if x is None else x.size, 0 if y is None else y.size)
+        xa, xb = _padded(x, (m,)), _padded(y, (m,))
+        (r,) = np.nonzero(~((xa == xb) | (np.isnan(xa) & np.isnan(xb))))
+        out[kind] = (r.astype(np.int64), np.full(r.size, -1, np.int64), xa[r], xb[r])
     for kind in ("stocks", "capacity"):
         ka, kb = getattr(sa, kind), getattr(sb, kind)
         keys = np.union1d(ka.keys, kb.keys)

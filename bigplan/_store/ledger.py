@@ -19,13 +19,16 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from .._options import check_int
 from ..economy import Productivity
 from ..errors import (
     CorruptStoreError,
     LabelError,
+    ReadOnlyStoreError,
     StoreBusyError,
     StoreError,
     StoreVersionError,
@@ -100,13 +103,28 @@ def cert_json(p: Productivity) -> str:
     return json.dumps({"lower": f(p.lower), "upper": f(p.upper), "method": p.method, "iterations": int(p.iterations)})
 
 
+def loads(text: Any, what: str) -> Any:
+    """JSON kept in a ledger row; a :class:`CorruptStoreError` when it is damaged."""
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise CorruptStoreError(
+            f"the ledger's record of {what} is damaged ({exc}); restore the store from a backup"
+        ) from None
+
+
 def cert_from(s: str) -> Productivity:
     """The certificate :func:`cert_json` wrote."""
-    d = json.loads(s)
-    up = d["upper"]
-    return Productivity(
-        float(d["lower"] or 0.0), float("nan") if up is None else float(up), str(d["method"]), int(d["iterations"])
-    )
+    d = loads(s, "a productivity certificate")
+    try:
+        up = d["upper"]
+        return Productivity(
+            float(d["lower"] or 0.0), float("nan") if up is None else float(up), str(d["method"]), int(d["iterations"])
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CorruptStoreError(
+            f"the ledger's record of a productivity certificate is damaged ({exc!r}); restore the store from a backup"
+        ) from None
 
 
 class Ledger:
@@ -125,16 +143,25 @@ class Ledger:
         self.timeout = float(timeout)
         self.lock = threading.RLock()
         self._con: sqlite3.Connection | None = None
+        self.readonly = False
         self._open()
 
     # -- opening -------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
         try:
-            con = sqlite3.connect(
-                str(self.path / LEDGER), timeout=self.timeout, isolation_level=None, check_same_thread=False
-            )
+            if self.readonly:  # no -shm can be created: read the file as it is (immutable unless a WAL is pending)
+                ledger = self.path / LEDGER
+                wal = self.path / f"{LEDGER}-wal"
+                flag = "mode=ro" if wal.exists() and wal.stat().st_size > 0 else "immutable=1"
+                con = sqlite3.connect(f"{ledger.absolute().as_uri()}?{flag}", uri=True, timeout=self.timeout,
+                                      isolation_level=None, check_same_thread=False)
+            else:
+                con = sqlite3.connect(
+                    str(self.path / LEDGER), timeout=self.timeout, isolation_level=None, check_same_thread=False
+                )
             con.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-            con.execute("PRAGMA synchronous = FULL")
+            if not self.readonly:
+                con.execute("PRAGMA synchronous = FULL")
         except sqlite3.DatabaseError as exc:
             raise self.wrap(exc, "open") from None
         return con
@@ -159,14 +186,20 @@ class Ledger:
                 )
         elif ledger.stat().st_size == 0 and marker.exists():
             raise CorruptStoreError(f"the ledger {ledger} is empty (truncated); restore the store from a backup")
+        if not (os.access(p, os.W_OK) and (not ledger.exists() or os.access(ledger, os.W_OK))):
+            if not ledger.exists():
+                raise self.read_only_error("create the store")
+            self.readonly = True
         con = self._connect()
         self._con = con
         try:
             mode = con.execute("PRAGMA journal_mode").fetchone()[0]
-            if str(mode).lower() != "wal":
+            if str(mode).lower() != "wal" and not self.readonly:
                 con.execute("PRAGMA journal_mode = WAL")
             has_meta = con.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
             if not has_meta:
+                if self.readonly:
+                    raise self.read_only_error("create the store")
                 if marker.exists():
                     raise CorruptStoreError(
                         f"the ledger {ledger} has lost its tables (truncated or overwritten); "
@@ -185,7 +218,7 @@ class Ledger:
                     f"{p} was written by store format version {fmt}; this bigplan reads formats up to "
                     f"{FORMAT_VERSION}. Upgrade bigplan to open it (the store was not modified)"
                 )
-            if not marker.exists():
+            if not marker.exists() and not self.readonly:
                 self._write_marker()
         except sqlite3.DatabaseError as exc:
             self.close()
@@ -224,6 +257,8 @@ class Ledger:
     def wrap(self, exc: BaseException, what: str) -> StoreError:
         """The store error a SQLite error stands for: busy, or a damaged ledger."""
         msg = str(exc).lower()
+        if "readonly" in msg or "read-only" in msg:
+            return self.read_only_error(what)
         if "locked" in msg or "busy" in msg:
             return StoreBusyError(
                 f"{what}: the store {self.path} is locked by another writer and stayed locked for "
@@ -232,6 +267,14 @@ class Ledger:
         return CorruptStoreError(
             f"{what}: the ledger {self.path / LEDGER} cannot be read ({exc}); it is damaged or not a "
             "bigplan store. Restore it from a backup"
+        )
+
+    def read_only_error(self, what: str) -> ReadOnlyStoreError:
+        """The error of a write to a read-only store."""
+        return ReadOnlyStoreError(
+            f"{what}: the store {self.path} is read-only (its folder or {LEDGER} is not writable); it can be "
+            "read but not changed. Make the folder and ledger writable (chmod u+w), or copy the store to a "
+            "writable place, to write to it"
         )
 
     def close(self) -> None:
@@ -279,6 +322,8 @@ class Ledger:
             con = self.con
             if con.in_transaction:
                 raise StoreError(f"{what}: a write is already in progress on this store object")
+            if self.readonly:
+                raise self.read_only_error(what)
             try:
                 con.execute("BEGIN IMMEDIATE")
             except sqlite3.DatabaseError as exc:
@@ -313,7 +358,7 @@ class Ledger:
             raise StoreError(f"the store {self.path} is empty; commit an Economy first (store.commit(economy, ...))")
         if version is None:
             return head
-        v = int(version)
+        v = check_int(version, "version", lo=None)
         if v < 0:
             v = head + 1 + v
         if not 1 <= v <= head:
@@ -420,14 +465,14 @@ class Ledger:
         with self.write("gc") as con:
             used = set()
             for (m,) in con.execute("SELECT manifest FROM snapshots"):
-                used.update(json.loads(m).values())
+                used.update(loads(m, "a snapshot manifest").values())
             for d, o in con.execute("SELECT demand, output FROM plans"):
                 used.add(d)
                 if o:
                     used.add(o)
             r = con.execute("SELECT value FROM meta WHERE key='sectors'").fetchone()
             if r:
-                d = json.loads(r[0])
+                d = loads(r[0], "the sector mapping")
                 used.update([d["codes"], d["names"]])
             stale = [row for row in con.execute("SELECT digest, path FROM objects") if row[0] not in used]
             for d, _ in stale:

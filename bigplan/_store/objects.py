@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import CorruptStoreError, StoreError
+from ..errors import CorruptStoreError, StoreError, UnstorableLabelError
 
 OBJECTS = "objects"
 _CHUNK = 1 << 24
@@ -152,7 +152,7 @@ def read_npy(root: Path, info: ObjectInfo, what: str) -> np.ndarray:
             elif ver == (2, 0):
                 shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
             else:
-                raise ValueError(f"unsupported .npy version {ver}")
+                raise OSError(f"unsupported .npy version {ver}")
         except (ValueError, OSError, SyntaxError, EOFError) as exc:
             raise CorruptStoreError(f"{what}: array file {info.path} has a damaged header ({exc}); {fix}") from None
         if dtype.hasobject or fortran or dtype.str != info.dtype or tuple(shape) != tuple(info.shape):
@@ -203,14 +203,28 @@ def labels_array(labels: pd.Index | None) -> np.ndarray | None:
     if labels is None:
         return None
     if isinstance(labels, pd.MultiIndex):
-        raise StoreError("a store keeps labels as strings or integers; join MultiIndex levels into strings first")
-    if pd.api.types.is_integer_dtype(labels.dtype):
-        return np.asarray(labels, dtype=np.int64)
+        raise UnstorableLabelError("a store keeps labels as strings or integers; join MultiIndex levels into strings first")
     vals = labels.tolist()
+    if pd.api.types.is_integer_dtype(labels.dtype):
+        big = [v for v in vals if not -(2**63) <= int(v) < 2**63]
+        if big:
+            raise UnstorableLabelError(
+                f"a store keeps integer product labels as 64-bit signed integers; label {big[0]!r} is out of "
+                "range. Convert the labels with labels.astype(str)"
+            )
+        return np.asarray(vals, dtype=np.int64)
     if all(isinstance(v, str) for v in vals):
-        return np.array(vals, dtype=str) if vals else np.zeros(0, dtype="<U1")
+        arr = np.array(vals, dtype=str) if vals else np.zeros(0, dtype="<U1")
+        back = arr.tolist()
+        for v, w in zip(vals, back):
+            if v != w:
+                raise UnstorableLabelError(
+                    f"the product label {v!r} cannot be kept in a store (it would read back as {w!r}: trailing "
+                    "NUL characters are lost); rename it"
+                )
+        return arr
     bad = next(v for v in vals if not isinstance(v, str))
-    raise StoreError(
+    raise UnstorableLabelError(
         f"a store keeps product labels as strings or integers (never pickled); got a {type(bad).__name__} "
         f"label {bad!r}. Convert the labels with labels.astype(str)"
     )

@@ -17,11 +17,12 @@ import numpy as np
 import pandas as pd
 
 from .._inputs import plan_block
+from .._options import check_int, check_rtol
 from .._replan import ReplanReport, sector_codes
 from .._replan import replan as replan_block
 from ..errors import LabelError, StoreError
 from .history import net
-from .ledger import Ledger
+from .ledger import Ledger, loads
 from .objects import now, parallel_map, pause, read_npy, write_columns, write_npy
 from .snapshots import States
 
@@ -87,6 +88,12 @@ def table(led: Ledger) -> pd.DataFrame:
 def _rows(con, names) -> list:
     rows = con.execute("SELECT name, demand, output, output_version, residual FROM plans ORDER BY seq").fetchall()
     if names is not None:
+        if isinstance(names, str):
+            names = [names]
+        names = list(names)
+        dup = sorted({str(nm) for nm in names if names.count(nm) > 1})
+        if dup:
+            raise LabelError(f"plans {dup} are named more than once; name each plan once")
         by = {r[0]: r for r in rows}
         missing = [nm for nm in names if nm not in by]
         if missing:
@@ -125,6 +132,9 @@ def outputs(states: States, names) -> pd.DataFrame:
 
 def replan(states: States, *, plans, version, save: bool, **options: Any) -> ReplanReport:
     """Re-solve the stored plans on a version, warm-started (see :meth:`Store.replan`)."""
+    options["rtol"] = check_rtol(options.get("rtol", 1e-10))
+    if version is not None:
+        version = check_int(version, "version", lo=None)
     led = states.led
     with led.read() as con:
         v = led.check_version(con, version)
@@ -200,7 +210,7 @@ def sectors(states: States) -> pd.Series | None:
         r = con.execute("SELECT value FROM meta WHERE key='sectors'").fetchone()
         if r is None:
             return None
-        d = json.loads(r[0])
+        d = loads(r[0], "the sector mapping")
         infos = states.led.objects(con, [d["codes"], d["names"]])
         codes = read_npy(states.path, infos[d["codes"]], "sector mapping")
         names = read_npy(states.path, infos[d["names"]], "sector names")

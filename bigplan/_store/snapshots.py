@@ -17,10 +17,11 @@ from dataclasses import replace
 
 import numpy as np
 
+from .._options import check_int
 from .._sparse import dedupe_last
 from ..economy import Economy
 from ..errors import CorruptStoreError
-from .ledger import Ledger
+from .ledger import Ledger, loads
 from .objects import (
     labels_array,
     labels_index,
@@ -73,8 +74,8 @@ class States:
     @staticmethod
     def check(snapshot_every: int, snapshot_changes: int) -> None:
         """Refuse a snapshot policy that would never write one."""
-        if snapshot_every < 1 or snapshot_changes < 1:
-            raise ValueError("snapshot_every and snapshot_changes must be >= 1")
+        check_int(snapshot_every, "snapshot_every", lo=1)
+        check_int(snapshot_changes, "snapshot_changes", lo=1)
 
     # -- reading -------------------------------------------------------------
     def state(self, con, version: int) -> State:
@@ -158,8 +159,11 @@ class States:
         r = con.execute("SELECT manifest, meta FROM snapshots WHERE version=?", (version,)).fetchone()
         if r is None:
             raise CorruptStoreError(f"snapshot of version {version} is listed but missing from the ledger")
-        manifest: dict = json.loads(r[0])
-        meta: dict = json.loads(r[1])
+        manifest: dict = loads(r[0], f"the snapshot of version {version}")
+        meta: dict = loads(r[1], f"the snapshot of version {version}")
+        if not isinstance(manifest, dict) or not isinstance(meta, dict) or "n" not in meta:
+            raise CorruptStoreError(f"the ledger's record of the snapshot of version {version} is damaged; "
+                                    "restore the store from a backup")
         infos = self.led.objects(con, manifest.values())
         what = f"snapshot of version {version}"
         order = sorted(manifest, key=lambda k: -infos[manifest[k]].nbytes)  # largest first

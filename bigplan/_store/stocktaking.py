@@ -17,8 +17,15 @@ import numpy as np
 import pandas as pd
 
 from .._inputs import product_labels, product_positions, product_vector
+from .._options import check_real
 from .._sparse import dedupe_last
-from ..errors import InvalidEconomyError, NegativeStockError, ShapeError, StoreError
+from ..errors import (
+    InvalidEconomyError,
+    InvalidOptionError,
+    NegativeStockError,
+    ShapeError,
+    StoreError,
+)
 from .changes import unit_items
 from .history import commit
 from .ledger import Ledger
@@ -83,7 +90,7 @@ def record_flows(states: States, production: Any, use: Any, *, unit: str, period
 def depreciate(states: States, years: float, rates: Any, *, author: str, reason: str | None,
                when: str | None) -> int:
     """``capacity *= (1 - rate) ** years`` in every unit (see :meth:`Store.depreciate`)."""
-    years = float(years)
+    years = check_real(years, "years", allow_inf=True)
     if not (math.isfinite(years) and years >= 0):
         raise InvalidEconomyError(f"years must be a finite number >= 0, got {years}")
 
@@ -110,7 +117,7 @@ def depreciate(states: States, years: float, rates: Any, *, author: str, reason:
 def inventory(states: States, version: int | None, by: str) -> pd.DataFrame:
     """Stocks and capacities at a version, by unit or by product (see :meth:`Store.inventory`)."""
     if by not in ("unit", "product"):
-        raise ValueError(f"by must be 'unit' or 'product', got {by!r}")
+        raise InvalidOptionError(f"by must be 'unit' or 'product', got {by!r}")
     with states.led.read() as con:
         v = states.led.check_version(con, version)
         st = states.state(con, v)
