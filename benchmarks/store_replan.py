@@ -17,6 +17,11 @@ Examples::
 
     python benchmarks/store_replan.py store --n 1000000 --repeat 3
     python benchmarks/store_replan.py replan --n 1000000 --plans 64 --changes 1000
+    python benchmarks/store_replan.py through-store --n 100000 --plans 64 --changes 1000 --repeat 3
+    python benchmarks/store_replan.py through-store --n 1000000 --plans 64 --changes 1000
+
+``through-store`` times re-planning through the store (a commit that re-plans, and ``store.replan()``)
+against a cold solve and the array-level update in the same process (issue 11, item 3).
 """
 
 from __future__ import annotations
@@ -115,18 +120,90 @@ def run_replan(n: int, k: int, m: int, scenarios: list[str], repeat: int) -> Non
               flush=True)
 
 
+def run_through_store(n: int, k: int, m: int, repeat: int, labelled: bool) -> None:
+    """Re-planning through the store (issue 11, item 3): ``k`` plans after one input is saved by ``m`` of its users.
+
+    In one process, on the same economy object: ``commit`` (with its re-plan: outputs,
+    labour, values, capacity, one block written), ``store.replan()`` after a commit
+    made with ``replan=False``, a cold :func:`bigplan.solve_output` of the same plans
+    (operator already built) and the array-level :func:`bigplan.inventory.replan`
+    (delta and previous outputs given, nothing read or written), on the same economy (its operators
+    already built by the store's re-plan) and on a fresh :class:`~bigplan.Economy` of the same arrays
+    (operators built inside the call, as the store's re-plan of a new version must).  Best of ``repeat``.
+    """
+    root = tempfile.mkdtemp(prefix="bigplan-bench-")
+    try:
+        e = economy(n, labelled=labelled)
+        Y = final_demand(n, k, seed=3)
+        s = open_store(os.path.join(root, "store"), snapshot_every=10_000)
+        s.commit(e, author="bench", reason="init")
+        s.add_plans(Y, names=[f"plan{j}" for j in range(k)], author="bench")
+        w, _, _ = clock(lambda: s.replan())
+        print(f"n={n:,} nnz={e.nnz:,} plans={k}, one input saved by {m:,} of its users; first (cold) store "
+              f"re-plan {w:.2f} s wall")
+        r, cols, vals = revision(e, "row", m)
+        lab = e.labels if e.labels is not None else np.arange(n)
+        rows = {"commit (re-plans)": [], "store.replan()": [], "cold solve_output": [], "inventory.replan": [],
+                "inventory.replan, fresh Economy": []}
+        split = []
+        for i in range(repeat):
+            for what in ("commit (re-plans)", "store.replan()"):
+                f = 1.0 - 0.02 * (2 * i + (what == "store.replan()") + 1)
+                old = s.economy()
+                ch = {(lab[a], lab[b]): float(x * f) for a, b, x in zip(r, cols, vals)}
+                X_prev, res_prev = s.last_replan.output, s.last_replan.residual  # in memory: no copy
+                if what == "commit (re-plans)":
+                    w, _, res = clock(lambda: s.commit(ch, author="bench", reason="revision"))  # noqa: B023
+                    rep = res.replan
+                else:
+                    s.commit(ch, author="bench", reason="revision", replan=False)
+                    w, _, rep = clock(lambda: s.replan())
+                rows[what].append(w)
+                split.append((what, rep.seconds, rep.report_seconds, rep.mode, len(rep.moved), len(rep.values)))
+                new = s.economy()
+                delta = (r, cols, np.asarray(new.A[r, cols]).ravel() - np.asarray(old.A[r, cols]).ravel())
+                wc, _, cold = clock(lambda: bigplan.solve_output(new, Y))  # noqa: B023
+                rows["cold solve_output"].append(wc)
+                wa, _, _ = clock(lambda: replan(new, Y, X_prev, delta=delta, residual=res_prev))  # noqa: B023
+                rows["inventory.replan"].append(wa)
+                fresh = bigplan.Economy(new.A, new.labour, certificate=new.productivity)  # nothing cached yet
+                wf, _, _ = clock(lambda: replan(fresh, Y, X_prev, delta=delta, residual=res_prev))  # noqa: B023
+                rows["inventory.replan, fresh Economy"].append(wf)
+                fresh = None
+                err = float(np.max(np.abs(rep.output - cold.output)) / np.max(np.abs(cold.output)))
+                assert err < 1e-8, err
+                cold = rep = res = X_prev = None  # keep the process's memory to the store's blocks (10^6 x 64)
+        best = {key: min(v) for key, v in rows.items()}
+        print()
+        print(f"| step | wall s (best of {repeat}) | / cold solve | / inventory.replan |")
+        print("|---|---|---|---|")
+        for key, w in best.items():
+            print(f"| {key} | {w:.3f} | {w / best['cold solve_output']:.2f} | {w / best['inventory.replan']:.2f} |")
+        print()
+        for what, sec, rsec, mode, nm, nv in split:
+            print(f"{what}: solve {sec:.3f} s, report {rsec:.3f} s, {mode}, {nm:,} (product, plan) moved, "
+                  f"{nv:,} values moved")
+        s.close()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("what", choices=["store", "replan"], help="store operations, or re-planning after a revision")
+    ap.add_argument("what", choices=["store", "replan", "through-store"],
+                    help="store operations, re-planning after a revision (arrays), or re-planning through the store")
     ap.add_argument("--n", type=lambda s: int(float(s)), default=100_000, help="products (default 1e5)")
     ap.add_argument("--plans", type=int, default=64, help="replan: plans (default 64)")
     ap.add_argument("--changes", type=int, default=1000, help="replan: changed coefficients (default 1000)")
     ap.add_argument("--scenarios", default=",".join(SCENARIOS), help="replan: kinds of revision, comma-separated")
     ap.add_argument("--repeat", type=int, default=1, help="timed runs; the best is shown (default 1)")
+    ap.add_argument("--labelled", action="store_true", help="through-store: label the products (p0000000...)")
     a = ap.parse_args(argv)
     if a.what == "store":
         print("| operation | wall s | CPU s |\n|---|---|---|")
         run_store(a.n, max(1, a.repeat))
+    elif a.what == "through-store":
+        run_through_store(a.n, a.plans, a.changes, max(1, a.repeat), a.labelled)
     else:
         run_replan(a.n, a.plans, a.changes, a.scenarios.split(","), max(1, a.repeat))
     return 0

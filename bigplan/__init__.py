@@ -10,8 +10,9 @@ Public API
 ----------
 Economy, solve_output, labour_values, choose_method, the method objects
 (BiCGSTAB, Neumann, Direct, Auto), the typed errors, and the submodules
-``bigplan.synthetic``, ``bigplan.io``, ``bigplan.dynamic`` and
-``bigplan.inventory`` (imported on first use).
+``bigplan.synthetic``, ``bigplan.io``, ``bigplan.dynamic``,
+``bigplan.inventory``, ``bigplan.activity``, ``bigplan.distributed`` and
+``bigplan.plot`` (imported on first use), and ``bigplan.load`` (a one-file economy).
 """
 
 from __future__ import annotations
@@ -20,33 +21,8 @@ import importlib
 
 from .backend import available_backends, cuda_available, get_backend
 from .economy import Economy, Productivity
-from .errors import (
-    BackendError,
-    BackendUnavailableError,
-    BEAFormatError,
-    BigplanError,
-    ConvergenceError,
-    CorruptStoreError,
-    InfeasiblePlanError,
-    InsufficientMemoryError,
-    InvalidDemandError,
-    InvalidEconomyError,
-    InvalidPlanError,
-    LabelError,
-    MixedBackendError,
-    NegativePlanError,
-    InvalidOptionError,
-    InvalidPlanOptionError,
-    NegativeStockError,
-    NoCapitalError,
-    NotProductiveError,
-    ShapeError,
-    StoreBusyError,
-    StoreError,
-    StoreVersionError,
-    UnknownProductError,
-    UnsustainableGrowthError,
-)
+from . import errors
+from .errors import *  # noqa: F401,F403  every typed error at the top level
 from ._evidence import Evidence, Status
 from .solvers import Auto, BiCGSTAB, Direct, Neumann, Refined
 from .static import (
@@ -77,39 +53,18 @@ __all__ = [
     "get_backend",
     "available_backends",
     "cuda_available",
-    "BigplanError",
-    "InvalidEconomyError",
-    "NotProductiveError",
-    "ShapeError",
-    "LabelError",
-    "InvalidDemandError",
-    "ConvergenceError",
-    "BackendError",
-    "BackendUnavailableError",
-    "MixedBackendError",
-    "InsufficientMemoryError",
-    "InfeasiblePlanError",
-    "StoreError",
-    "CorruptStoreError",
-    "StoreVersionError",
-    "UnknownProductError",
-    "BEAFormatError",
-    "NoCapitalError",
-    "InvalidPlanError",
-    "UnsustainableGrowthError",
-    "NegativePlanError",
-    "StoreBusyError",
-    "NegativeStockError",
-    "InvalidOptionError",
-    "InvalidPlanOptionError",
     "synthetic",
     "io",
     "dynamic",
     "inventory",
     "spectral",
-]
+    "activity",
+    "distributed",
+    "plot",
+    "load",
+] + list(errors.__all__)
 
-_SUBMODULES = {"synthetic", "io", "dynamic", "inventory", "cli", "spectral"}
+_SUBMODULES = {"synthetic", "io", "dynamic", "inventory", "cli", "spectral", "activity", "distributed", "plot", "store"}
 
 
 def __getattr__(name: str):
@@ -117,8 +72,10 @@ def __getattr__(name: str):
         mod = importlib.import_module(f".{name}", __name__)
         globals()[name] = mod
         return mod
+    if name == "load":  # the one-file economy reader lives in bigplan.io
+        return importlib.import_module(".io", __name__).load
     raise AttributeError(f"module 'bigplan' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | _SUBMODULES)
+    return sorted(set(globals()) | _SUBMODULES | {"load"})

@@ -32,7 +32,8 @@ from ._arrays import array_library, is_int, to_host
 from .backend import get_backend
 from .errors import InvalidDemandError, InvalidOptionError, LabelError, ShapeError, UnknownProductError
 
-__all__ = ["product_positions", "product_labels", "product_vector", "plan_block", "PlanBlock", "check_finite"]
+__all__ = ["product_positions", "product_labels", "product_vector", "plan_block", "PlanBlock", "check_finite",
+           "host_array"]
 
 _SHOW = 5  # labels named in a message
 
@@ -40,6 +41,28 @@ _SHOW = 5  # labels named in a message
 def _show(items) -> list:
     items = list(items)
     return items[:_SHOW] + (["..."] if len(items) > _SHOW else [])
+
+
+def host_array(value: Any, what: str) -> np.ndarray:
+    """``numpy.asarray`` of host input, with ragged or nested input refused as :class:`~bigplan.ShapeError`.
+
+    Examples
+    --------
+    >>> from bigplan._inputs import host_array
+    >>> host_array([[1.0, 2.0], [3.0, 4.0]], "demand").shape
+    (2, 2)
+    >>> host_array([[1.0, 2.0], [3.0]], "demand")
+    Traceback (most recent call last):
+    ...
+    bigplan.errors.ShapeError: demand is ragged (rows of different lengths) or nested beyond an array; give one row per product, each with the same number of values
+    """
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError):
+        raise ShapeError(
+            f"{what} is ragged (rows of different lengths) or nested beyond an array; give one row per product, "
+            "each with the same number of values"
+        ) from None
 
 
 def product_positions(economy: Any, items: Iterable, *, what: str = "products") -> np.ndarray:
@@ -81,9 +104,20 @@ def product_positions(economy: Any, items: Iterable, *, what: str = "products") 
     if isinstance(items, np.ndarray) and labels is None and items.dtype.kind in "iu":
         pos = items.astype(np.int64, copy=False).reshape(-1)
     else:
-        seq = list(items) if not isinstance(items, (pd.Index, np.ndarray)) else items
+        try:
+            seq = list(items) if not isinstance(items, (pd.Index, np.ndarray)) else items
+        except TypeError:
+            raise LabelError(
+                f"{what} must be a list of products, got {type(items).__name__} {items!r}; "
+                f"wrap one product in a list: [{items!r}]"
+            ) from None
         if labels is not None:
-            pos = labels.get_indexer(seq)
+            try:
+                pos = labels.get_indexer(seq)
+            except (TypeError, ValueError, NotImplementedError):  # unhashable or nested items
+                raise LabelError(
+                    f"{what} must be product labels (strings, numbers or the economy's tuples), got {_show(seq)}"
+                ) from None
             if (pos < 0).any():
                 miss = [seq[i] for i in np.flatnonzero(pos < 0)]
                 raise UnknownProductError(
@@ -129,7 +163,7 @@ def check_finite(arr: np.ndarray, what: str, *, lo: float | None = None, hi: flo
     if not finite.all():
         raise error(
             f"{what} has {int((~finite).sum())} NaN or infinite entries; every value must be a finite number "
-            "(use 0 for none)"
+            "(write 0, not NaN, for an empty entry)"
         )
     below = lo is not None and (arr < lo).any()
     above = hi is not None and (arr > hi).any()
@@ -175,7 +209,8 @@ def _align_index(economy: Any, index: pd.Index, what: str, missing: str) -> tupl
     if missing != "zero":
         raise LabelError(
             f"{what} lacks {gone.size} of the economy's {n} products: {_show(product_labels(economy, gone))}; "
-            "give 0 for products with none (or pass missing='zero' where the function offers it)"
+            "list every product, with an explicit 0 where a product has none (or pass missing='zero' where the "
+            "function offers it)"
         )
     return pos.astype(np.int64), gone
 
@@ -254,7 +289,7 @@ def product_vector(
         out = np.zeros(n, dtype=np.float64)
         out[pos] = vals.astype(np.float64, copy=False)
     else:
-        arr = np.asarray(to_host(value))
+        arr = host_array(to_host(value), what)
         _numeric(arr, what, error)
         if arr.ndim == 0:
             if not scalar:
@@ -304,12 +339,14 @@ class PlanBlock:
         return int(self.values.shape[1])
 
 
-def _plan_names(names, k: int) -> pd.Index:
+def _plan_names(names, k: int, what: str) -> pd.Index:
     idx = pd.Index(list(names))
     if len(idx) != k:
-        raise LabelError(f"got {len(idx)} plan names for {k} plans; give one name per plan")
+        raise LabelError(f"{what}: got {len(idx)} plan names for {k} plans; give one name per plan")
     if not idx.is_unique:
-        raise LabelError(f"plan names must be unique; duplicated: {_show(idx[idx.duplicated()].unique())}")
+        raise LabelError(
+            f"{what}: plan names (columns) must be unique; duplicated: {_show(idx[idx.duplicated()].unique())}"
+        )
     return idx
 
 
@@ -396,7 +433,7 @@ def plan_block(
         if library != "numpy" and host:
             plans, library = to_host(plans), "numpy"
         if library == "numpy":
-            block = np.asarray(plans)
+            block = host_array(plans, what)
             _numeric(block, what, InvalidDemandError)
             if block.dtype != np.float64 and block.dtype != np.float32:
                 block = block.astype(np.float64)
@@ -423,15 +460,15 @@ def plan_block(
         raise LabelError(f"{what} names its own plans ({_show(carried)}); drop names=")
     plan_names = None
     if carried is not None:
-        plan_names = _plan_names(carried, k)
+        plan_names = _plan_names(carried, k, what)
     elif names is not None:
-        plan_names = _plan_names(names, k)
+        plan_names = _plan_names(names, k, what)
     colmin, colmax = _colrange(block, library)
     if not (np.isfinite(colmin).all() and np.isfinite(colmax).all()):
         bad = np.flatnonzero(~(np.isfinite(colmin) & np.isfinite(colmax)))
         which = _show(plan_names[bad]) if plan_names is not None else _show(bad.tolist())
         raise InvalidDemandError(
-            f"{what} has NaN or infinite entries in plans {which}; every target must be a finite number (use 0 for none)"
+            f"{what} has NaN or infinite entries in plans {which}; every target must be a finite number (write 0, not NaN, for no demand)"
         )
     return PlanBlock(values=block, names=plan_names, squeeze=squeeze, library=library, nonneg=colmin >= 0,
                      colmax=np.maximum(np.abs(colmin), np.abs(colmax)))

@@ -78,10 +78,19 @@ def check_real(value: Any, name: str, *, lo: float | None = None, hi: float | No
         raise InvalidOptionError(f"{name} must be a finite number, got {value!r}")
     bad = (lo is not None and (v <= lo if lo_open else v < lo)) or (hi is not None and (v >= hi if hi_open else v > hi))
     if bad:
-        left = "any" if lo is None else f"{'(' if lo_open else '['}{lo:g}"
-        right = "any" if hi is None else f"{hi:g}{')' if hi_open else ']'}"
-        raise InvalidOptionError(f"{name} must lie in {left}, {right}, got {v:g}")
+        raise InvalidOptionError(f"{name} must be {_interval(lo, hi, lo_open, hi_open)}, got {v:g}")
     return v
+
+
+def _interval(lo, hi, lo_open: bool, hi_open: bool) -> str:
+    """``"> 0"``, ``"<= 1"`` or ``"in (0, 1]"``: the allowed range, in words a reader parses at once."""
+    if lo is None and hi is None:
+        return "a real number"
+    if hi is None:
+        return f"{'>' if lo_open else '>='} {lo:g}"
+    if lo is None:
+        return f"{'<' if hi_open else '<='} {hi:g}"
+    return f"in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
 
 
 def check_bool(value: Any, name: str) -> bool:

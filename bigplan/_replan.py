@@ -41,13 +41,13 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ._evidence import Evidence, WithEvidence
+from ._evidence import Evidence, Status, WithEvidence
 from ._inputs import plan_block, product_positions
 from ._krylov_ops import krylov_backend
 from ._options import check_real, check_rtol
 from .backend import get_backend
 from .economy import Economy
-from .errors import InvalidOptionError, LabelError, ShapeError
+from .errors import ConvergenceError, InvalidOptionError, LabelError, ShapeError
 from .solvers import operator
 from .static import solve_output
 
@@ -56,7 +56,7 @@ __all__ = ["Correction", "ReplanReport", "Replanner", "replan", "sector_codes"]
 _DENSE_BELOW = 2000  # like Auto: below this a dense LU re-solve is exact and cheap
 _STAGE_RTOL = 3e-6  # what a float32 Krylov solve reliably reaches (inner_dtype=float32)
 _NO_RTOL = 1e-300  # the correction stages stop on atol (the scaled budget) alone; rtol must be > 0
-_METHODS = ("auto", "correction", "warm", "cold", "verify")
+_METHODS = ("auto", "correction", "warm", "cold", "verify", "unchanged")
 
 
 # ---------------------------------------------------------------------------
@@ -68,13 +68,14 @@ def sector_codes(economy: Economy, sectors: Any = None, *, block: int = 1000) ->
     Parameters
     ----------
     economy : Economy
-    sectors : pandas.Series, array_like, callable, int or None
+    sectors : pandas.Series, array_like, callable, int, (codes, names) or None
         - Series: product label (or position) -> sector; products it lacks go to
           ``"unassigned"`` (a product the economy lacks is an
           :class:`~bigplan.UnknownProductError`);
         - array_like of length ``n``: the sector of each product, by position;
         - callable: ``sector = f(label)`` (``f(position)`` when unlabelled);
         - int: blocks of that many consecutive products;
+        - a pair ``(codes, names)`` as this function returns it: taken as is;
         - None: blocks of ``block`` consecutive products.
 
     Returns
@@ -93,6 +94,12 @@ def sector_codes(economy: Economy, sectors: Any = None, *, block: int = 1000) ->
     ([0, 0, 1, 1], ['a', 'b'])
     """
     n = economy.n
+    if isinstance(sectors, tuple) and len(sectors) == 2 and isinstance(sectors[0], np.ndarray):
+        codes, names = sectors  # already codes and names (the store keeps them so)
+        codes = np.asarray(codes, np.int64)
+        if codes.shape != (n,) or (n and (codes.min() < 0 or codes.max() >= len(names))):
+            raise ShapeError(f"sector codes must be {n} integers in [0, {len(names)})")
+        return codes, pd.Index(names)
     if sectors is None or isinstance(sectors, (int, np.integer)) and not isinstance(sectors, bool):
         size = int(block if sectors is None else sectors)
         if size < 1:
@@ -173,6 +180,18 @@ class ReplanReport(WithEvidence):
         ``"correction"``, ``"warm"``, ``"cold"`` or ``"verify"`` (nothing changed).
     correction : Correction
         How the update was solved (``mode`` is its text, e.g. ``"columns (3)"``).
+    labour : pandas.DataFrame or None
+        Labour needed per plan and kind before and after: ``plan``, ``kind``,
+        ``unit``, ``before``, ``after``, ``change``, ``relative`` (the store fills it).
+    values : pandas.DataFrame or None
+        Labour values that moved by more than the threshold: ``kind``, ``unit``,
+        ``sector``, ``product``, ``old``, ``new``, ``change``, ``relative``.
+    capacity : pandas.DataFrame or None
+        Products whose recorded capacity is below some plan's output, one row each:
+        ``sector``, ``product``, ``capacity``, ``output`` (the largest a plan asks),
+        ``shortfall``, ``plans`` (how many plans ask more), ``worst_plan``.
+    dynamic : dict or None
+        Stored dynamic plans re-run on the new version, by name.
     """
 
     output: np.ndarray
@@ -187,6 +206,10 @@ class ReplanReport(WithEvidence):
     version: int | None = None
     inner_dtype: str = "float64"
     report_seconds: float = 0.0
+    labour: pd.DataFrame | None = None
+    values: pd.DataFrame | None = None
+    capacity: pd.DataFrame | None = None
+    dynamic: dict | None = None
 
     @property
     def rank(self) -> int:
@@ -195,6 +218,38 @@ class ReplanReport(WithEvidence):
     @property
     def mode(self) -> str:
         return str(self.correction)
+
+    @property
+    def changed(self) -> bool:
+        """Whether anything moved: outputs, labour needed, labour values, or a capacity now short."""
+        lab = self.labour
+        lab_moved = lab is not None and not lab.empty and bool(
+            (np.abs(lab["change"].to_numpy()) > self.threshold * np.abs(lab["before"].to_numpy())).any())
+        return bool(not self.moved.empty or lab_moved or any(
+            f is not None and not f.empty for f in (self.values, self.capacity)))
+
+    def summary(self) -> str:
+        """A few lines of text: what moved, labour before and after (with its unit), capacity short."""
+        k = self.output.shape[1]
+        m = self.moved
+        head = (f"re-plan of {k} plans on version {self.version}: {self.method} ({self.mode}), "
+                f"{'converged' if self.converged else 'NOT converged'}")
+        lines = [head]
+        lines.append(f"outputs moved by more than {self.threshold:g}: {m['product'].nunique() if len(m) else 0} "
+                     f"products in {m['sector'].nunique() if len(m) else 0} sectors")
+        if self.labour is not None and not self.labour.empty:
+            g = self.labour.groupby(["kind", "unit"], sort=False)[["before", "after"]].sum()
+            for (kind, unit), r in g.iterrows():
+                u = f" {unit}" if unit else ""
+                lines.append(f"labour {kind} (all plans): {r['before']:.6g}{u} -> {r['after']:.6g}{u}")
+        if self.values is not None:
+            lines.append(f"labour values moved: {self.values['product'].nunique() if len(self.values) else 0} products")
+        if self.capacity is not None:
+            c = self.capacity
+            lines.append(f"recorded capacity below a plan's output: {len(c)} products")
+        if self.dynamic:
+            lines.append(f"dynamic plans re-run: {', '.join(map(str, self.dynamic))}")
+        return "\n".join(lines)
 
     def by_sector(self) -> pd.DataFrame:
         """Moves grouped by sector: products moved, entries, plans, largest relative move, total change."""
@@ -391,22 +446,36 @@ def _correction(economy: Economy, Y: np.ndarray, X_old: np.ndarray, D: sp.csr_ma
 
 
 def _moved(X: np.ndarray, X_old: np.ndarray, labels: pd.Index | None, plans: pd.Index, codes: np.ndarray,
-           names: pd.Index, threshold: float, abs_threshold: float, noise: np.ndarray) -> pd.DataFrame:
+           names: pd.Index, threshold: float, abs_threshold: float, noise: float) -> pd.DataFrame:
+    """Entries with ``|new - old| > max(threshold |old|, abs_threshold, noise max_i |new_ij|)``, in one pass.
+
+    The pass runs over blocks of rows small enough (about 1 MB) that the
+    temporaries stay in the cache, and gathers each plan's largest output on the
+    way; the solve's noise floor (``noise`` times that) is applied to the few
+    candidates afterwards.  Every output is read once.
+    """
     n, k = X.shape
-    step = max(1, (1 << 24) // max(n, 1))
-    R, Cc, O, N = [], [], [], []
-    for j0 in range(0, k, step):
-        sl = slice(j0, min(k, j0 + step))
-        old, new = X_old[:, sl], X[:, sl]
-        lim = np.maximum(threshold * np.abs(old), abs_threshold)
-        np.maximum(lim, noise[None, sl], out=lim)
-        r, c = np.nonzero(np.abs(new - old) > lim)
-        R.append(r)
-        Cc.append(c + j0)
-        O.append(old[r, c])
-        N.append(new[r, c])
-    r, c = np.concatenate(R), np.concatenate(Cc)
-    old, new = np.concatenate(O), np.concatenate(N)
+    step = max(256, (1 << 17) // max(k, 1))
+    R, Cc = [], []
+    top = np.zeros(k)
+    for i0 in range(0, n, step):
+        old, new = X_old[i0:i0 + step], X[i0:i0 + step]
+        d = np.subtract(new, old)
+        np.abs(d, out=d)
+        lim = np.abs(old)
+        lim *= threshold
+        np.maximum(lim, abs_threshold, out=lim)
+        hit = d > lim
+        np.maximum(top, np.abs(new).max(axis=0, initial=0.0), out=top)
+        if hit.any():
+            r, c = np.nonzero(hit)
+            R.append(r + i0)
+            Cc.append(c)
+    cat = (lambda parts: np.concatenate(parts) if parts else np.zeros(0, np.int64))
+    r, c = cat(R), cat(Cc)
+    old, new = X_old[r, c], X[r, c]
+    keep = np.abs(new - old) > noise * top[c]
+    r, c, old, new = r[keep], c[keep], old[keep], new[keep]
     change = new - old
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = np.where(old != 0, change / np.abs(old), np.sign(change) * np.inf)
@@ -421,7 +490,8 @@ def _moved(X: np.ndarray, X_old: np.ndarray, labels: pd.Index | None, plans: pd.
 def _choose(meth: str, X_old, D, n: int, k: int, notes: list) -> str:
     """The method ``"auto"`` stands for (and the others checked)."""
     if meth not in _METHODS:
-        raise InvalidOptionError(f"method must be 'auto', 'correction', 'warm', 'cold' or 'verify', got {meth!r}")
+        raise InvalidOptionError(
+            f"method must be 'auto', 'correction', 'warm', 'cold', 'verify' or 'unchanged', got {meth!r}")
     if X_old is None:
         return "cold"
     if meth == "auto":
@@ -436,6 +506,8 @@ def _choose(meth: str, X_old, D, n: int, k: int, notes: list) -> str:
             return "correction"
         notes.append(f"the change has rank {r} >= {k}/2 plans: warm start from the previous outputs")
         return "warm"
+    if meth == "unchanged" and (D is not None and D.nnz):
+        raise InvalidOptionError("method='unchanged' is for coefficients that did not change; delta= holds changes")
     if meth == "correction" and D is None:
         raise InvalidOptionError("method='correction' needs delta= or old_economy= (what changed)")
     return meth
@@ -477,11 +549,13 @@ def replan(
         The economy before the revision (``delta`` is then computed from it).
     residual : array_like (k,), optional
         The previous outputs' relative residuals on the old economy (tightens the budget).
-    method : {"auto", "correction", "warm", "cold", "verify"}
+    method : {"auto", "correction", "warm", "cold", "verify", "unchanged"}
         ``"correction"`` solves for the change through its changed columns or rows
         (see the module notes); ``"warm"`` calls :func:`~bigplan.solve_output` with
         ``x0=previous``; ``"cold"`` ignores the previous outputs; ``"verify"`` only
-        checks them.  ``"auto"``: ``"cold"`` for small economies (dense LU is exact),
+        checks them; ``"unchanged"`` (the coefficients did not change since
+        ``previous`` was solved; needs ``residual``) keeps them and their recorded
+        residuals without a solve.  ``"auto"``: ``"cold"`` for small economies (dense LU is exact),
         ``"correction"`` when the change is known and has rank at most half the
         number of plans, else ``"warm"``.
     threshold : float
@@ -566,8 +640,13 @@ def replan(
             budget = 0.9 * slack * ynorm
             x0, matvecs, iters, corr = _correction(economy, Y, X_old, D, budget, backend=backend, solver=solver,
                                                    inner=inner)
-    sol = solve_output(economy, Y, backend=backend, method=solver, rtol=rtol, x0=x0,
-                       raise_on_failure=raise_on_failure, keep_on_device=False)
+    if meth == "unchanged":
+        if residual is None:
+            raise InvalidOptionError("method='unchanged' needs residual= (the previous outputs' relative residuals)")
+        sol = _Kept(X_old, np.asarray(residual, np.float64).reshape(k), rtol, raise_on_failure)
+    else:
+        sol = solve_output(economy, Y, backend=backend, method=solver, rtol=rtol, x0=x0,
+                           raise_on_failure=raise_on_failure, keep_on_device=False)
     X = np.asarray(sol.output, dtype=np.float64).reshape(n, k)
     if meth in ("warm", "cold"):
         corr = Correction(meth, k)
@@ -578,9 +657,10 @@ def replan(
     seconds = time.perf_counter() - t0
     t1 = time.perf_counter()
     codes, names = sector_codes(economy, sectors)
-    noise = 10.0 * rtol * np.max(np.abs(X), axis=0)
-    if X_old is None:  # a first solve: nothing to compare with
-        notes.append("no previous outputs: every plan was solved from scratch and nothing is reported as moved")
+    noise = 10.0 * rtol
+    if X_old is None or meth == "unchanged":  # a first solve, or nothing to compare
+        if X_old is None:
+            notes.append("no previous outputs: every plan was solved from scratch and nothing is reported as moved")
         moved = _moved(X[:0], X[:0], None, plans, codes, names, threshold, abs_threshold, noise)
     else:
         moved = _moved(X, X_old, economy.labels, plans, codes, names, threshold, abs_threshold, noise)
@@ -598,6 +678,27 @@ def replan(
         inner_dtype=inner.name,
         report_seconds=time.perf_counter() - t1,
     )
+
+
+_KEPT_NOTE = "the coefficients did not change since these outputs were solved: they stand, with their recorded residuals"
+
+
+class _Kept:
+    """The previous outputs kept as they are (method ``"unchanged"``): a solution-like record."""
+
+    def __init__(self, X: np.ndarray, residual: np.ndarray, rtol: float, raise_on_failure: bool):
+        ok = residual <= rtol
+        if raise_on_failure and not ok.all():
+            raise ConvergenceError(
+                f"method='unchanged': {int((~ok).sum())} plans' recorded residuals exceed rtol={rtol:g}; "
+                "re-solve them (method='warm')"
+            )
+        self.output, self.iterations, self.matvecs = X, 0, 0
+        self.evidence = Evidence(
+            converged=bool(ok.all()), status=np.where(ok, Status.CONVERGED, Status.MAX_ITERATIONS), iterations=0,
+            residual=residual, backend="none", method="unchanged", matvecs=0,
+            notes=(_KEPT_NOTE,),
+        )
 
 
 def _evidence(sol, method: str, iterations: int, matvecs: int, seconds: float, notes: list) -> Evidence:

@@ -1,4 +1,4 @@
-"""The ``bigplan`` command: alternative plans for the real 2021 US economy.
+"""The ``bigplan`` command: Leontief plans from the command line.
 
 Run without arguments, it loads the packaged 71-product BEA 2021 economy
 (:func:`bigplan.io.bea_economy`), builds three alternative final-demand plans
@@ -7,12 +7,33 @@ consumption up 5 %; ``investment+10%``: private investment up 10 %), solves
 them as one batch with :func:`bigplan.solve_output`, computes labour values with
 :func:`bigplan.labour_values`, and prints gross output per product and plan, the
 labour values, and a summary: the labour (compensation of employees) each
-plan needs and how the solves went.
+plan needs and how the solves went.  ``--demand FILE`` replaces the built-in
+plans by a CSV table of final demand; ``--csv FILE`` writes the full table.
 
-``--demand FILE`` replaces the built-in plans by a CSV table of final demand
-(products x plans: first column the product codes of the economy, or their
-names; one column per plan).  ``--csv FILE`` writes the full table.  Errors
-print one line to standard error and exit with status 2.
+Subcommands cover the library's jobs on files (``bigplan COMMAND --help``):
+
+``solve``
+    Outputs and labour of every plan (parquet/CSV/npy); ``--chunk N`` makes a
+    long job resumable after a kill, ``--shard i/N`` splits it for job arrays.
+``values``
+    Labour values.
+``dynamic growth|plan|frontier|compare``
+    The dynamic model: ``g*``, multi-period plans, the frontier, proposals.
+``choose``
+    The choice of technique (:mod:`bigplan.activity`).
+``store init|commit|versions|diff|plans|replan``
+    The versioned plan store (:mod:`bigplan.inventory`).
+``info``
+    Version, backends, devices and their memory, the compiled kernels.
+``merge``
+    Join the outputs of ``solve --shard``.
+
+Progress goes to standard error (off when it is not a terminal), ``--json``
+prints a machine-readable summary on standard output, and the exit code says
+what happened (:data:`bigplan._cli.exitcodes.CODES`): 0 done, 2 bad input, 3
+not converged, 4 out of memory, 5 interrupted, 6 backend or dependency
+unavailable, 7 store busy or damaged.  Errors print one line to standard
+error.  The parts live in the private package :mod:`bigplan._cli`.
 
 Examples
 --------
@@ -20,389 +41,72 @@ Examples
 
     bigplan                              # the default job
     bigplan --top 10 --method bicgstab
-    bigplan --level 15 --all --csv plans.csv
-    python -m bigplan --demand my_plans.csv --backend numpy
+    bigplan solve -e economy.npz -p plans.parquet -o out.parquet --chunk 500
+    bigplan solve -e synthetic:100000 -p synthetic:1000 -o out.npy --shard 3/8
+    bigplan merge out-*.parquet -o all.parquet
+    bigplan dynamic frontier -e economy.npz --plot frontier.png
+    bigplan info --json
 """
 
 from __future__ import annotations
 
-import argparse
-import csv
+import contextlib
+import json
 import math
-import os
-import stat
+import signal
 import sys
-import tempfile
-import time
-from collections.abc import Sequence
-from pathlib import Path
-from typing import TextIO
+import threading
+from collections.abc import Iterator, Sequence
 
 import numpy as np
-import pandas as pd
 
-from ._options import check_rtol
-from .errors import BigplanError, InvalidDemandError, InvalidOptionError, LabelError
+from ._cli.default import (
+    DEFAULT_TOP,
+    default_plans,
+    plan_table,
+    read_demand,
+    run_default,
+)
+from ._cli.exitcodes import CODES, INTERNAL, INTERRUPTED, exit_code
+from ._cli.output import write_csv_atomic
+from ._cli.parser import build_parser
 
-__all__ = ["build_parser", "default_plans", "main", "plan_table", "read_demand", "write_csv_atomic"]
-
-#: Rows shown unless ``--top``/``--all`` say otherwise.
-DEFAULT_TOP = 20
-_NAME_WIDTH = 30
+__all__ = ["CODES", "DEFAULT_TOP", "build_parser", "default_plans", "main", "plan_table", "read_demand",
+           "write_csv_atomic"]
 
 
-def _positive_float(text: str) -> float:
+def _clean(value):
+    """A JSON-safe copy: numpy scalars to Python, non-finite floats to ``None`` / ``"inf"``."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _clean(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def _raise_interrupt(signum, frame):  # pragma: no cover - exercised by the SIGTERM of a batch scheduler
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM (a batch scheduler's cancel) ends the job like Ctrl-C: exit code 5, written chunks kept."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
-    return value
-
-
-def _rtol(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    try:
-        return check_rtol(value, "--rtol")
-    except InvalidOptionError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
-    return value
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The command-line parser of ``bigplan``."""
-    p = argparse.ArgumentParser(
-        prog="bigplan",
-        description=(
-            "Solve alternative Leontief plans for the BEA 2021 US economy (71 or 15 products, "
-            "millions of US dollars): gross output per product and plan, labour values, and the "
-            "labour (compensation of employees) each plan needs."
-        ),
-        epilog="Without --demand the plans are: baseline (2021 final demand), consumption+5%, investment+10%.",
-    )
-    p.add_argument("--level", type=int, choices=(15, 71), default=71, help="products in the economy (default 71)")
-    p.add_argument(
-        "--demand", metavar="CSV",
-        help="final demand to plan: products x plans (first column product codes or names, one column per plan)",
-    )
-    p.add_argument("--backend", choices=("auto", "numpy", "cupy", "jax"), default="auto",
-                   help="array backend (default auto: a CUDA device if there is one, else NumPy)")
-    p.add_argument("--method", choices=("auto", "direct", "bicgstab", "neumann"), default="auto",
-                   help="solver method (default auto, which says why it chose)")
-    p.add_argument("--rtol", type=_rtol, default=1e-10,
-                   help="relative residual per plan, in (0, 1) (default 1e-10)")
-    shown = p.add_mutually_exclusive_group()
-    shown.add_argument("--top", type=_positive_int, default=DEFAULT_TOP, metavar="N",
-                       help=f"show the N products with the largest output in the first plan (default {DEFAULT_TOP})")
-    shown.add_argument("--all", action="store_true", help="show every product")
-    p.add_argument("--csv", metavar="PATH",
-                   help="write the full table (every product) to this CSV file ('-': standard output, the "
-                        "report then goes to standard error)")
-    return p
-
-
-# --------------------------------------------------------------------------- plans
-
-
-def default_plans(final_demand: pd.DataFrame) -> pd.DataFrame:
-    """The built-in alternative plans from final demand by category.
-
-    Parameters
-    ----------
-    final_demand : pandas.DataFrame
-        Products x categories, as :func:`bigplan.io.bea_final_demand`.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Products x plans: ``baseline`` (total final demand), ``consumption+5%``
-        and ``investment+10%``.
-    """
-    base = final_demand.sum(axis=1)
-    return pd.DataFrame(
-        {
-            "baseline": base,
-            "consumption+5%": base + 0.05 * final_demand["consumption"],
-            "investment+10%": base + 0.10 * final_demand["investment"],
-        },
-        index=final_demand.index,
-    )
-
-
-def _header(path: Path) -> list[str] | None:
-    """The plan names of a CSV file's header as written (None when it cannot be read)."""
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            row = next(csv.reader(fh), None)
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return None
-    return None if row is None else [str(c).strip() for c in row]
-
-
-def read_demand(path: str | os.PathLike, labels: pd.Index, names: pd.Series) -> pd.DataFrame:
-    """Read a user's final-demand table (products x plans) and align it to the economy.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        CSV file: first column product codes (or full product names), a header
-        row naming the plans, numbers in millions of US dollars.
-    labels : pandas.Index
-        The economy's product codes.
-    names : pandas.Series
-        Product names indexed by code.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Products (in the economy's order) x plans, float.
-
-    Raises
-    ------
-    FileNotFoundError
-    InvalidDemandError
-        Not a readable CSV, no plan columns, non-numeric or non-finite cells.
-    LabelError
-        Duplicated, unknown or missing products.
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"demand file not found: {p}")
-    header = _header(p)
-    try:
-        raw = pd.read_csv(p, index_col=0, dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError:
-        raise InvalidDemandError(f"{p}: the demand file is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidDemandError(f"{p}: cannot read the demand file as CSV ({str(exc).strip()})") from None
-    if raw.shape[1] == 0:
-        raise InvalidDemandError(f"{p}: no plan columns (expected: product, then one column per plan)")
-    if raw.shape[0] == 0:
-        raise InvalidDemandError(f"{p}: no product rows")
-    index = pd.Index([str(s).strip() for s in raw.index])
-    by_name = {str(v).strip().lower(): k for k, v in names.items()}
-    if not index.isin(labels).all() and all(s.lower() in by_name for s in index):
-        index = pd.Index([by_name[s.lower()] for s in index])  # the file names products by their full names
-    if not index.is_unique:
-        raise LabelError(f"{p}: product(s) listed twice: {list(index[index.duplicated()][:5])}")
-    unknown = index.difference(labels)
-    if len(unknown):
-        raise LabelError(
-            f"{p}: {len(unknown)} product(s) the economy does not have, e.g. {list(unknown[:5])} "
-            f"(use codes like {list(labels[:3])})"
-        )
-    missing = labels.difference(index)
-    if len(missing):
-        raise LabelError(f"{p}: {len(missing)} product(s) missing, e.g. {list(missing[:5])}; give 0 for none")
-    raw.index = index
-    cols = [str(c).strip() for c in raw.columns]
-    if header is not None and len(header) == len(cols) + 1:
-        cols = header[1:]  # pandas renames duplicated names ("p", "p.1"): check the names as written
-    if len(set(cols)) != len(cols):
-        raise InvalidDemandError(f"{p}: duplicated plan names in the header: {cols}")
-    stripped = raw.apply(lambda c: c.astype(str).str.strip())
-    values = stripped.apply(pd.to_numeric, errors="coerce")
-    bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
-    if bad.to_numpy().any():
-        r, c = np.argwhere(bad.to_numpy())[0]
-        raise InvalidDemandError(
-            f"{p}: not a finite number in row {index[r]!r}, column {cols[c]!r}: {stripped.iat[r, c]!r}"
-        )
-    values.columns = pd.Index(cols, name="plan")
-    return values.astype(float).reindex(labels)
-
-
-# --------------------------------------------------------------------------- output
-
-
-def plan_table(output: pd.DataFrame, values: np.ndarray, labour: np.ndarray, names: pd.Series) -> pd.DataFrame:
-    """The full result table: name, output per plan, labour coefficient and labour value per product."""
-    table = pd.DataFrame({"name": names.reindex(output.index).to_numpy()}, index=output.index)
-    for plan in output.columns:
-        table[str(plan)] = output[plan].to_numpy()
-    table["labour_coefficient"] = labour
-    table["labour_value"] = values
-    table.index.name = "product"
-    return table
-
-
-def write_csv_atomic(frame: pd.DataFrame, path: str | os.PathLike, *, stdout: TextIO | None = None) -> Path | str:
-    """Write ``frame`` as CSV to ``path`` atomically (temporary file in the same folder, then ``os.replace``).
-
-    ``"-"`` writes to standard output (or ``stdout``) instead.  A ``path`` that
-    exists but is not a regular file (a symbolic link, a FIFO, a device such as
-    ``/dev/stdout``) is refused with :class:`~bigplan.InvalidOptionError`: replacing
-    it would destroy the link or node.  An overwritten file keeps its permissions;
-    a new one gets the usual ``0666 & ~umask``.
-
-    Examples
-    --------
-    >>> import io, pandas as pd
-    >>> from bigplan.cli import write_csv_atomic
-    >>> buf = io.StringIO()
-    >>> write_csv_atomic(pd.DataFrame({"x": [1]}), "-", stdout=buf)
-    '-'
-    >>> buf.getvalue().splitlines()
-    [',x', '0,1']
-    """
-    if str(path) == "-":
-        frame.to_csv(stdout if stdout is not None else sys.stdout)
-        return "-"
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise FileNotFoundError(f"cannot write {target}: no folder {folder}")
-    try:
-        old = os.lstat(target)
-    except FileNotFoundError:
-        old = None
-    if old is not None and not stat.S_ISREG(old.st_mode):
-        kind = "a symbolic link" if stat.S_ISLNK(old.st_mode) else "not a regular file (a FIFO, device or folder)"
-        raise InvalidOptionError(
-            f"cannot write the CSV to {target}: it is {kind}, which an atomic write would replace; "
-            "give a regular file path, or '-' for standard output"
-        )
-    if old is not None:
-        mode = stat.S_IMODE(old.st_mode)
-    else:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    try:
-        os.chmod(tmp, mode)
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            frame.to_csv(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return target
-
-
-def _short(name: str, width: int = _NAME_WIDTH) -> str:
-    name = " ".join(str(name).split())
-    return name if len(name) <= width else name[: width - 3].rstrip() + "..."
-
-
-def _fmt_ms(seconds: float) -> str:
-    return f"{seconds * 1e3:.1f} ms" if seconds < 10 else f"{seconds:.1f} s"
-
-
-def _print_report(out: TextIO, *, title: str, table: pd.DataFrame, plans: list[str], shown: int,
-                  labour_needed: np.ndarray, sol, val, timings: dict[str, float], csv_path: Path | None) -> None:
-    w = lambda s="": print(s, file=out)
-    n = len(table)
-    w(title)
-    w()
-    first = plans[0]
-    order = table[first].abs().sort_values(ascending=False, kind="stable").index
-    rows = table.loc[order[:shown]] if shown < n else table.loc[order]
-    pw = [max(14, len(p)) for p in plans]
-    head = f"{'code':<7} {'product':<{_NAME_WIDTH}} " + " ".join(f"{p:>{k}}" for p, k in zip(plans, pw))
-    head += f" {'labour value':>12}"
-    w(head)
-    w("-" * len(head))
-    for code, r in rows.iterrows():
-        cells = " ".join(f"{r[p]:>{k},.0f}" for p, k in zip(plans, pw))
-        w(f"{code!s:<7} {_short(r['name']):<{_NAME_WIDTH}} {cells} {r['labour_value']:>12.4f}")
-    w("-" * len(head))
-    totals = " ".join(f"{table[p].sum():>{k},.0f}" for p, k in zip(plans, pw))
-    w(f"{'':<7} {'total, all ' + str(n) + ' products':<{_NAME_WIDTH}} {totals}")
-    if shown < n:
-        w(f"(the {shown} of {n} products with the largest output in plan '{first}'; --all shows every one, "
-          "--csv writes them)")
-    w("Gross output in millions of US dollars; labour value = compensation of employees embodied per dollar,")
-    w("directly and through all inputs.")
-    w()
-    w("Summary")
-    w("-------")
-    w("Labour needed per plan (compensation of employees, millions of US dollars):")
-    lw = max(len(p) for p in plans)
-    base = labour_needed[0]
-    for i, p in enumerate(plans):
-        change = "" if i == 0 else f"  ({(labour_needed[i] / base - 1) * 100:+.2f} % vs {first})"
-        w(f"  {p:<{lw}}  {labour_needed[i]:>16,.0f}{change}")
-    res = np.atleast_1d(np.asarray(sol.residual, dtype=float))
-    state = "converged" if sol.converged else "NOT converged"
-    w(f"Output solve:   {len(plans)} plans in one batch, method {sol.method}, backend {sol.backend}, "
-      f"{sol.iterations} iterations, max relative residual {res.max():.2e}, {state}")
-    if getattr(sol, "reason", ""):
-        w(f"                ({sol.reason})")
-    vres = float(np.max(np.atleast_1d(np.asarray(val.residual, dtype=float))))
-    vstate = "converged" if val.converged else "NOT converged"
-    w(f"Labour values:  method {val.method}, backend {val.backend}, {val.iterations} iterations, "
-      f"relative residual {vres:.2e}, {vstate}")
-    w("Time:           " + ", ".join(f"{k} {_fmt_ms(v)}" for k, v in timings.items()))
-    if csv_path is not None:
-        w(f"Full table written to {csv_path}")
-
-
-# --------------------------------------------------------------------------- main
-
-
-def _run(args: argparse.Namespace, out: TextIO) -> int:
-    from . import io as bio
-    from .static import labour_values, solve_output
-
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    economy = bio.bea_economy(args.level)
-    names = bio.bea_product_names(args.level)
-    if args.demand is None:
-        demand = default_plans(bio.bea_final_demand(args.level))
-        source = "2021 final demand: baseline, personal consumption +5 %, private investment +10 %"
-    else:
-        demand = read_demand(args.demand, economy.labels, names)
-        source = f"final demand from {args.demand}"
-    demand = demand.reindex(economy.labels)
-    timings["load"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    sol = solve_output(economy, demand, backend=args.backend, method=args.method, rtol=args.rtol)
-    timings["output solve"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    val = labour_values(economy, backend=args.backend, method=args.method, rtol=args.rtol)
-    timings["labour values"] = time.perf_counter() - t0
-
-    plans = [str(c) for c in demand.columns]
-    output = np.asarray(sol.output, dtype=float).reshape(economy.n, len(plans))
-    values = np.asarray(val.values, dtype=float).reshape(-1, economy.n)[0]
-    labour_coef = np.asarray(economy.labour, dtype=float).reshape(-1, economy.n)[0]
-    labour_needed = np.asarray(sol.labour, dtype=float).reshape(-1, len(plans))[0]
-    table = plan_table(pd.DataFrame(output, index=economy.labels, columns=plans), values, labour_coef, names)
-
-    csv_path = None
-    if args.csv:
-        t0 = time.perf_counter()
-        csv_path = write_csv_atomic(table, args.csv, stdout=out)
-        timings["csv"] = time.perf_counter() - t0
-        if csv_path == "-":  # standard output carries the table; the report goes to standard error
-            out, csv_path = sys.stderr, None
-
-    shown = economy.n if args.all else min(args.top, economy.n)
-    title = f"bigplan: BEA 2021 US economy, {economy.n} products; {len(plans)} plans ({source})"
-    _print_report(out, title=title, table=table, plans=plans, shown=shown, labour_needed=labour_needed,
-                  sol=sol, val=val, timings=timings, csv_path=csv_path)
-    return 0
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -416,23 +120,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        0 on success; 2 for bad arguments, a bigplan error (:class:`bigplan.errors.BigplanError`) or a
-        file that cannot be read or written (one line on standard error, no traceback).
+        The exit code (:data:`CODES`): 0 done; 2 bad arguments, a bad or missing file, an existing output
+        without ``--overwrite``; 3 not converged; 4 out of memory; 5 interrupted; 6 a backend or optional
+        dependency unavailable; 7 a store busy or damaged.  Errors print one line on standard error (and,
+        with ``--json``, a JSON object on standard output); an unexpected error (a bug) raises.
     """
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help (0) or a usage error (2), already printed by argparse
         return int(exc.code) if isinstance(exc.code, int) else 2
+    want_json = bool(getattr(args, "json", False))
+    command = " ".join(filter(None, [args.command, getattr(args, "action", None)])) or "default"
     try:
-        return _run(args, sys.stdout)
-    except (BigplanError, OSError) as exc:  # OSError: missing files, unwritable --csv target, full disk
+        with _sigterm_interrupts():
+            if args.command is None:
+                return run_default(args, sys.stdout)
+            code, summary = args.func(args, sys.stdout)
+    except Exception as exc:
+        code = exit_code(exc)
+        if code == INTERNAL:
+            raise
+        return _fail(exc, code, command, want_json)
+    except KeyboardInterrupt as exc:
+        return _fail(exc, INTERRUPTED, command, want_json)
+    if want_json:
+        print(json.dumps(_clean({**summary, "ok": True, "exit_code": code}), allow_nan=False), file=sys.stdout)
+    return code
+
+
+def _fail(exc: BaseException, code: int, command: str, want_json: bool) -> int:
+    if code == INTERRUPTED:
+        message = "interrupted" + ("" if not str(exc) else f" ({exc})")
+        print(f"bigplan: {message}", file=sys.stderr)
+    else:
         message = " ".join(str(exc).split()) or type(exc).__name__
         print(f"bigplan: error: {message}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("bigplan: interrupted", file=sys.stderr)
-        return 130
+    if want_json:
+        print(json.dumps({"command": command, "ok": False, "exit_code": code, "error": type(exc).__name__,
+                          "message": message, "meaning": CODES.get(code, "")}), file=sys.stdout)
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -58,6 +58,13 @@ Three ways to compute a plan (``plan(..., method=...)``):
     capacity allowed; shortfalls of capacity or labour are minimised first
     and reported when they cannot be avoided.
 
+Proposals from the present: :func:`compare` plans every proposal (a split of
+the net product between consumption, public consumption and investment, and a
+working time) over a horizon from the economy's recorded capacity and stocks
+with :func:`plan`, and reports the five items (a)-(e) of each in a
+:class:`PlanReport` (tables and text); :func:`frontier` adds the same figures
+to every point.  Balanced growth is the long-run reference line.
+
 Balanced growth: :func:`max_growth_rate` finds the largest ``g`` with
 ``x = A x + B (g + delta) x``, ``x >= 0`` (``g*``: ``rho(A + B diag(delta) + g B)
 = 1``; without replacement the Perron root of ``(I - A)^{-1} B`` is ``1/g*``)
@@ -75,26 +82,18 @@ balanced proposals, the frontier); this module is its public face.
 
 from __future__ import annotations
 
-import math
-import time
-from dataclasses import replace
 from typing import Any
 
-import numpy as np
-
 from ._dynamic.balanced import BalancedProposal, balanced_plan
-from ._dynamic.capacity import solve_capacity
 from ._dynamic.common import require_capital
-from ._dynamic.exact import solve_exact
 from ._dynamic.frontier import PlanReport, compare, frontier, plot_frontier
 from ._dynamic.growth import GrowthRate, max_growth_rate
-from ._dynamic.lp import solve_lp
-from ._dynamic.problem import PlanProblem
-from ._dynamic.result import DynamicPlan, assemble
+from ._dynamic.planner import run_plan
+from ._dynamic.proposals import Proposal
+from ._dynamic.result import DynamicPlan
 from .backend import Backend
 from .economy import Economy
 from .errors import (
-    InvalidDemandError,
     InvalidPlanError,
     InvalidPlanOptionError,
     NegativePlanError,
@@ -115,6 +114,7 @@ __all__ = [
     "NegativePlanError",
     "NoCapitalError",
     "PlanReport",
+    "Proposal",
     "UnsustainableGrowthError",
     "balanced_plan",
     "capital_matrix",
@@ -125,9 +125,6 @@ __all__ = [
     "plot_frontier",
     "require_capital",
 ]
-
-_METHODS = {"capacity": solve_capacity, "exact": solve_exact, "lp": solve_lp}
-
 
 def plan(
     economy: Economy,
@@ -263,39 +260,9 @@ def plan(
     >>> bool(np.allclose(p.output[1:] / p.output[:-1], 1.03))   # the balanced path
     True
     """
-    t0 = time.perf_counter()
-    problem = PlanProblem.from_arguments(
+    return run_plan(
         economy, consumption, horizon=horizon, growth=growth, capacity=capacity, labour_supply=labour_supply,
         method=method, terminal=terminal, terminal_growth=terminal_growth, backend=backend, solver=solver,
         rtol=rtol, expectation_rtol=expectation_rtol, max_sweeps=max_sweeps, shortfall_tol=shortfall_tol,
         max_n_exact=max_n_exact, max_lp_variables=max_lp_variables, time_limit=time_limit,
     )
-    scale = _magnitude(problem)
-    if scale == 1.0:
-        outcome = _METHODS[problem.method](problem)
-    else:
-        # the balance, capacity and labour limits are homogeneous of degree one in (targets, capacity, labour
-        # supply) together: solve at unit magnitude (a power of two, so the scaling is exact) and scale back
-        outcome = _METHODS[problem.method](problem.scaled(scale))
-        with np.errstate(over="ignore"):  # an overflow is refused just below
-            outcome = replace(outcome, output=outcome.output * scale, new_capacity=outcome.new_capacity * scale,
-                              capacity=outcome.capacity * scale)
-    if not (np.isfinite(outcome.output).all() and np.isfinite(outcome.new_capacity).all()):
-        raise InvalidDemandError(
-            "the plan's outputs overflow float64 at these targets; express consumption (and capacity, labour "
-            "supply) in larger units"
-        )
-    return assemble(problem, outcome, t0)
-
-
-def _magnitude(problem: PlanProblem) -> float:
-    """A power of two bringing the largest target near 1 (1.0 when already safe).
-
-    The targets drive every solve; without any, the largest capacity or labour supply.
-    """
-    parts = [problem.consumption, problem.initial_capacity, problem.labour_supply]
-    sizes = [float(np.max(a)) if a is not None and a.size else 0.0 for a in parts]
-    m = sizes[0] if sizes[0] > 0 else max(sizes)
-    if m == 0.0 or 1e-100 <= m <= 1e100:
-        return 1.0
-    return math.ldexp(1.0, math.frexp(m)[1] - 1)  # m / scale in [1, 2): never overflows

@@ -7,6 +7,10 @@ initial conditions, and product labels.  Everything is validated once, at
 construction; the object is immutable afterwards, and a changed coefficient
 makes a new economy (:meth:`Economy.with_changes`).
 
+Labour rows carry units (``labour_units``: hours, persons, money...), and an
+economy is written to one file with :meth:`Economy.save` (read back with
+:func:`bigplan.io.load`; the format is documented in :mod:`bigplan._econfile`).
+
 ``A`` is kept on the host as a canonical ``scipy.sparse.csr_matrix``; its
 transpose, in CSR as well (so labour values, ``v (I - A) = l``, are as fast as
 outputs), is built on first use and cached, and so are the device copies that
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -24,6 +29,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ._arrays import array_library, to_host
+from ._econfile import write_economy_file
 from ._inputs import product_positions, product_vector
 from ._options import check_bool, check_int
 from ._sparse import csr_set, parse_changes
@@ -31,7 +37,9 @@ from .errors import (
     InvalidEconomyError,
     LabelError,
     NotProductiveError,
+    OutputExistsError,
     ShapeError,
+    UnitsError,
 )
 from .spectral import spectral_radius_bounds
 
@@ -58,7 +66,30 @@ class Productivity:
     iterations: int = 0
 
 
+def _column_sums(A: sp.csr_matrix, chunk: int = 1 << 22) -> np.ndarray:
+    """``1^T A`` in float64 without an index-sized temporary (bincount would widen all indices to int64)."""
+    out = np.zeros(A.shape[1])
+    chunk = max(chunk, A.shape[1])  # temporaries no larger than the result
+    for a in range(0, A.nnz, chunk):
+        out += np.bincount(A.indices[a: a + chunk], weights=A.data[a: a + chunk], minlength=A.shape[1])
+    return out
+
+
+class _Owned:
+    """A CSR matrix handed over by its only owner (:meth:`Economy.adopt`): used without a copy."""
+
+    __slots__ = ("csr",)
+
+    def __init__(self, csr: sp.csr_matrix):
+        self.csr = csr
+
+
 def _as_csr(A: Any, dtype) -> sp.csr_matrix:
+    if isinstance(A, _Owned):
+        owned = A.csr
+        if owned.dtype == dtype:
+            return owned if type(owned) is sp.csr_matrix else sp.csr_matrix(owned, copy=False)
+        A = owned
     A = to_host(A)
     if sp.issparse(A):
         if A.ndim != 2:
@@ -104,7 +135,100 @@ def _with_index_dtype(csr: sp.csr_matrix, index_dtype) -> sp.csr_matrix:
     return out
 
 
-class Economy:
+class _UnitsAndFile:
+    """Labour units and the one-file format of :class:`Economy` (a mixin: the class stays small)."""
+
+    __slots__ = ()
+
+    def _make_units(self, units) -> tuple[str, ...] | None:
+        if units is None:
+            return None
+        if self._labour is None:
+            raise UnitsError("labour_units given without labour coefficients; pass labour=... or drop labour_units")
+        m = self._labour.shape[0]
+        if isinstance(units, str):
+            units = [units] * m
+        elif isinstance(units, bytes) or not isinstance(units, Iterable):
+            raise UnitsError(f"labour_units must be a string or one string per labour kind, got {units!r}")
+        units = list(units)
+        if len(units) != m:
+            raise UnitsError(
+                f"got {len(units)} labour_units for {m} labour kinds {list(self._labour_names)}; "
+                "give one unit per kind, or a single string for all"
+            )
+        for name, u in zip(self._labour_names, units):
+            if not isinstance(u, str) or not u.strip():
+                raise UnitsError(
+                    f"labour unit of {name!r} must be a non-empty string such as 'hours', 'persons' or 'USD', "
+                    f"got {u!r}"
+                )
+        return tuple(u.strip() for u in units)
+
+    @property
+    def labour_units(self) -> tuple[str, ...] | None:
+        """Unit of each labour row (``("hours",)``, ``("persons", "USD")``...), or None when unstated."""
+        return self._labour_units
+
+    @classmethod
+    def adopt(cls, A: sp.csr_matrix, labour: Any = None, **kwargs) -> "Economy":
+        """``Economy(A, labour, **kwargs)`` that takes over a SciPy CSR matrix instead of copying it.
+
+        For readers that built ``A`` themselves (one copy of a 10^7-product matrix less): the
+        matrix is summed, sorted and frozen in place, so the caller must not use it afterwards.
+        Any other ``A`` (or a dtype that differs from ``dtype``) is copied as usual.
+        """
+        if not (sp.issparse(A) and A.format == "csr"):
+            return cls(A, labour, **kwargs)
+        dtype = np.dtype(kwargs.get("dtype", np.float64))
+        return cls(_Owned(A) if A.dtype == dtype else A, labour, **kwargs)
+
+    def _shared_unit(self) -> str | None:
+        """The unit shared by every labour kind (kept when labour rows are replaced), else None."""
+        units = self._labour_units
+        return units[0] if units and len(set(units)) == 1 else None
+
+    def save(self, path, *, overwrite: bool = True, compress: bool = False):
+        """Write this economy to one file (``.npz``, no pickles, versioned); read it back with ``bigplan.io.load``.
+
+        The format is documented in :mod:`bigplan._econfile`: ``A`` (and ``B``) as CSR arrays,
+        labels (strings or numbers, MultiIndex levels too) exactly, labour rows with names and
+        units, depreciation, capacity, stocks and labour supply.  The write is atomic.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Target file (conventionally ``*.npz``).
+        overwrite : bool, default True
+            Replace an existing file; False raises ``OutputExistsError`` (a ``FileExistsError``).
+        compress : bool, default False
+            Deflate the arrays (smaller, slower).
+
+        Returns
+        -------
+        pathlib.Path
+
+        Examples
+        --------
+        >>> import numpy as np, tempfile, os, bigplan.io
+        >>> e = Economy(np.array([[0.1, 0.3], [0.2, 0.1]]), labour=[1.0, 2.0], labels=["grain", "iron"],
+        ...             labour_units="hours")
+        >>> f = os.path.join(tempfile.mkdtemp(), "e.npz")
+        >>> back = bigplan.io.load(e.save(f))
+        >>> list(back.labels), back.labour_units, (back.A != e.A).nnz
+        (['grain', 'iron'], ('hours',), 0)
+        """
+        check_bool(overwrite, "overwrite")
+        check_bool(compress, "compress")
+        if not overwrite and Path(path).exists():
+            raise OutputExistsError(f"{path} exists; pass overwrite=True to replace it")
+        return write_economy_file(
+            path, A=self._A, labels=self._labels, labour=self._labour, labour_names=self._labour_names,
+            labour_units=self._labour_units, capital=self._capital, depreciation=self._depreciation,
+            capacity=self._capacity, stocks=self._stocks, labour_supply=self._labour_supply, compress=compress,
+        )
+
+
+class Economy(_UnitsAndFile):
     """Technical coefficients, labour, capital and labels of one economy.
 
     Parameters
@@ -119,6 +243,8 @@ class Economy:
         Unique product labels, length ``n``.
     labour_names : sequence of str, optional
         Names of the ``m`` labour rows (default ``"labour"`` or ``"labour_0"``...).
+    labour_units : str or sequence of str, optional
+        Unit of each labour row (``"hours"``, ``"persons"``, ``"USD"``...), one for all or one per row; None: unstated.
     capital : sparse or dense matrix, optional
         Capital coefficients ``B`` (products x products): units of equipment ``i``
         per unit of extra yearly capacity of product ``j``.  Finite, non-negative.
@@ -158,6 +284,8 @@ class Economy:
         NaN, infinite or negative coefficients; depreciation outside [0, 1].
     LabelError
         Labels of the wrong length or duplicated.
+    UnitsError
+        ``labour_units`` without labour, of the wrong length, or not non-empty strings.
     NotProductiveError
         Spectral radius of ``A`` >= 1; the message names the radius and the sectors.
 
@@ -175,6 +303,7 @@ class Economy:
         "_labour",
         "_labels",
         "_labour_names",
+        "_labour_units",
         "_capital",
         "_depreciation",
         "_capacity",
@@ -193,6 +322,7 @@ class Economy:
         *,
         labels: Sequence | pd.Index | None = None,
         labour_names: Sequence[str] | None = None,
+        labour_units: str | Sequence[str] | None = None,
         capital: Any = None,
         depreciation: Any = None,
         capacity: Any = None,
@@ -231,6 +361,7 @@ class Economy:
 
         self._labels = self._make_labels(labels, n)
         self._labour, self._labour_names = self._make_labour(labour, labour_names, n, dtype)
+        self._labour_units = self._make_units(labour_units)
         self._capital = None
         if capital is not None:
             B = _as_csr(capital, dtype)
@@ -469,10 +600,7 @@ class Economy:
     @property
     def column_sums(self) -> np.ndarray:
         """Total input per unit of each product (``1^T A``)."""
-        return self.cached(
-            "colsum",
-            lambda: np.bincount(self._A.indices, weights=self._A.data, minlength=self.n).astype(np.float64),
-        )
+        return self.cached("colsum", lambda: _column_sums(self._A))
 
     @property
     def array_library(self) -> str:
@@ -544,6 +672,7 @@ class Economy:
             index_dtype=self._A.indices.dtype,
             labels=self._labels,
             labour_names=self._labour_names,
+            labour_units=self._labour_units,
             capital=self._capital,
             depreciation=self._depreciation,
             capacity=self._capacity,
@@ -559,6 +688,7 @@ class Economy:
             0 if self._labour is None else self._labour.shape[0]
         ):
             kwargs["labour_names"] = None
+            kwargs["labour_units"] = self._shared_unit()
         kwargs.update(replace)
         return Economy(A, labour, **kwargs)
 
@@ -566,7 +696,8 @@ class Economy:
         m = 0 if self._labour is None else self._labour.shape[0]
         p = self._productivity
         extra = ", capital" if self._capital is not None else ""
+        units = f" ({', '.join(self._labour_units)})" if self._labour_units else ""
         return (
-            f"<Economy n={self.n} nnz={self.nnz} labour_kinds={m}{extra} "
+            f"<Economy n={self.n} nnz={self.nnz} labour_kinds={m}{units}{extra} "
             f"spectral_radius<={p.upper:.4g} ({p.method})>"
         )

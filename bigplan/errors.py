@@ -10,36 +10,6 @@ from __future__ import annotations
 
 import math
 
-__all__ = [
-    "BigplanError",
-    "InvalidEconomyError",
-    "NotProductiveError",
-    "ShapeError",
-    "LabelError",
-    "InvalidDemandError",
-    "ConvergenceError",
-    "BackendError",
-    "BackendUnavailableError",
-    "MixedBackendError",
-    "InsufficientMemoryError",
-    "InfeasiblePlanError",
-    "StoreError",
-    "CorruptStoreError",
-    "StoreVersionError",
-    "UnknownProductError",
-    "BEAFormatError",
-    "NoCapitalError",
-    "InvalidPlanError",
-    "UnsustainableGrowthError",
-    "NegativePlanError",
-    "StoreBusyError",
-    "NegativeStockError",
-    "InvalidOptionError",
-    "InvalidPlanOptionError",
-    "ReadOnlyStoreError",
-    "EmptyChangeError",
-    "UnstorableLabelError",
-]
 
 
 class BigplanError(Exception):
@@ -104,6 +74,10 @@ class BackendUnavailableError(BackendError, RuntimeError):
     """The backend asked for is not installed or has no device."""
 
 
+class MissingDependencyError(BigplanError, ImportError):
+    """An optional dependency (an extra) that is not installed; the message names the ``pip install`` to run."""
+
+
 class MixedBackendError(BigplanError, TypeError):
     """Inputs from two array libraries (say CuPy and JAX) in one call."""
 
@@ -128,6 +102,10 @@ class StoreVersionError(StoreError):
     """A store written by a newer format version of bigplan."""
 
 
+class UnknownVersionError(StoreError, LookupError):
+    """A store version that does not exist (the message names the versions there are); nothing was read or written."""
+
+
 class UnknownProductError(LabelError, KeyError):
     """A change or query that names a product the economy does not have."""
 
@@ -139,8 +117,38 @@ class BEAFormatError(BigplanError, ValueError):
     """A BEA table that cannot be parsed: a non-numeric cell, a file that is not a table."""
 
 
+class DataFileError(BigplanError, ValueError):
+    """A data file that cannot be read as the format it claims: truncated, corrupt, non-numeric, wrong shape.
+
+    Attributes
+    ----------
+    path : str or None
+        The file.
+    """
+
+    def __init__(self, message: str, *, path=None):
+        super().__init__(message)
+        self.path = None if path is None else str(path)
+
+
+class MissingFileError(BigplanError, FileNotFoundError):
+    """A data file (or folder) that does not exist or cannot be opened."""
+
+
+class OutputExistsError(BigplanError, FileExistsError):
+    """An output file that already exists: nothing was written; pass ``--overwrite`` (or ``overwrite=True``)."""
+
+
+class SchedulerUnavailableError(BigplanError, ConnectionError):
+    """A Dask scheduler that did not answer within the timeout (the message names the address)."""
+
+
 class NoCapitalError(InvalidEconomyError):
     """The economy has no capital coefficients, or no capital goods at all (``B = 0``)."""
+
+
+class UnitsError(InvalidEconomyError):
+    """Units that are missing where required, malformed, or that disagree between inputs."""
 
 
 class InvalidPlanError(BigplanError, ValueError):
@@ -219,6 +227,20 @@ class NegativeStockError(InvalidEconomyError):
         self.products = list(products)
 
 
+class InvalidTechnologyError(InvalidEconomyError):
+    """A technology (products x processes) that cannot be used: a product no process makes, bad shapes or weights.
+
+    Attributes
+    ----------
+    products : list
+        Labels (or positions) of the offending products, at most ten.
+    """
+
+    def __init__(self, message: str, *, products=()):
+        super().__init__(message)
+        self.products = list(products)
+
+
 class InvalidOptionError(BigplanError, ValueError, TypeError):
     """An option (tolerance, limit, position, flag) of the wrong type or outside its range.
 
@@ -253,3 +275,10 @@ class InvalidPlanOptionError(InvalidOptionError, InvalidPlanError):
 
     Both an :class:`InvalidOptionError` and an :class:`InvalidPlanError` (what the dynamic model raised before).
     """
+
+
+#: Every typed error, in the order defined (``from bigplan.errors import *`` and ``bigplan.<Error>``).
+__all__ = [
+    _name for _name, _obj in list(globals().items())
+    if isinstance(_obj, type) and issubclass(_obj, BigplanError)
+]

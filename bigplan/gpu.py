@@ -26,7 +26,7 @@ import numpy as np
 
 from ._backend_api import Backend
 
-__all__ = ["CupyBackend", "JaxBackend", "row_blocks", "CUSPARSE_MAX_NNZ"]
+__all__ = ["CupyBackend", "JaxBackend", "row_blocks", "jax_kernels", "CUSPARSE_MAX_NNZ"]
 
 #: cuSPARSE's index type is int32: at most this many non-zeros per matrix block.
 CUSPARSE_MAX_NNZ = 2**31 - 1
@@ -381,7 +381,7 @@ class JaxBackend(Backend):
         self._jnp = jnp
         self._jsparse = jsparse
         self._last = None  # the latest array this backend produced (see synchronize)
-        self._k = _jax_kernels(jax, jnp)  # every block operation one compiled call (per shape and type)
+        self._k = jax_kernels(jax, jnp)  # every block operation one compiled call (per shape and type)
 
     @property
     def xp(self):
@@ -526,16 +526,22 @@ class JaxBackend(Backend):
         return None if limit is None else int(limit - used)
 
 
-def _jax_kernels(jax, jnp):
-    """The jit-compiled block operations of :class:`JaxBackend` (one compilation per shape and type)."""
+def jax_kernels(jax, jnp, product=None):
+    """The jit-compiled block operations of :class:`JaxBackend` (one compilation per shape and type).
+
+    ``product(op, X)``, the sparse product every fused operation is built on, defaults to the row blocks of
+    :meth:`JaxBackend.operator`; the sharded backend (:mod:`bigplan._jax_shard`) passes its own.
+    """
     from functools import partial
     from types import SimpleNamespace
 
     def dot(X, Y):
         return jnp.einsum("ij,ij->j", X, Y)
 
-    def product(op, X):
+    def row_block_product(op, X):
         return op[0] @ X if len(op) == 1 else jnp.concatenate([blk @ X for blk in op], axis=0)
+
+    product = product or row_block_product
 
     def i_minus(op, X):
         return X - product(op, X)

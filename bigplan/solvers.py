@@ -36,7 +36,7 @@ import numpy as np
 
 from ._backend_api import Backend
 from ._krylov_ops import krylov_backend
-from ._evidence import plan_status
+from ._evidence import Status, plan_status
 from ._methods import (  # noqa: F401  (re-exported: the method objects are part of this module's API)
     METHOD_NAMES, Auto, BiCGSTAB, Direct, Method, Neumann, Refined, neumann_iterations, as_method, working_dtype,
 )
@@ -700,6 +700,19 @@ def solve_block(
     )
 
 
+def _radius(rho: float) -> str:
+    """A radius bound printed so that 0.9999999 does not read as 1."""
+    if math.isfinite(rho) and 0.999 < rho < 1.0:
+        return f"1 - {1.0 - rho:.3g}"
+    return f"{rho:.6g}"
+
+
+def _round_up(x: float) -> float:
+    """``x`` rounded up to one significant digit (a tolerance to suggest)."""
+    e = math.floor(math.log10(x))
+    return math.ceil(x / 10**e) * 10**e
+
+
 def raise_if_failed(bs: BlockSolve, rtol: float, what: str, economy) -> None:
     """Raise :class:`ConvergenceError` naming the plans that missed the tolerance."""
     if bs.converged.all():
@@ -715,17 +728,29 @@ def raise_if_failed(bs: BlockSolve, rtol: float, what: str, economy) -> None:
         bicg = "raise maxiter (method=bigplan.BiCGSTAB(maxiter=...))" + (
             "" if economy.n > 20_000 else f", or use method='direct' (dense LU, exact for n={economy.n})"
         ) + "; the Neumann series would need too many iterations at this spectral radius"
+    finished64 = any("finished by float64" in note for note in bs.notes)
+    codes = bs.status[bad] if bs.status is not None else np.full(bad.size, int(Status.MAX_ITERATIONS))
+    short = bool((codes != int(Status.MAX_ITERATIONS)).all())  # every failure stopped short of the limit
+    if bs.method in ("bicgstab", "refined") and short and (finished64 or bs.method == "bicgstab"):
+        # float64 itself stalled short of the limit: more iterations or another Krylov method will not help
+        cond = 1.0 / max(1.0 - rho, 1e-300) if math.isfinite(rho) and rho < 1 else float("inf")
+        floor = max(worst, 1e-15)
+        bicg = (
+            f"the residual stalled at {worst:.3g} in float64 too: at this conditioning (1/(1 - radius) about "
+            f"{cond:.3g}) float64 carries no more digits; loosen rtol to about {_round_up(floor * 10):g}"
+            + ("" if economy.n > 20_000 else f", or use method='direct' (dense LU, n={economy.n})")
+        )
     hint = {
         "bicgstab": bicg,
         "neumann": "raise maxiter, or use method='bicgstab'",
         "direct": "the dense system is ill-conditioned; check for products with column sums near 1",
-        "refined": "float32 cannot carry these plans (badly scaled demand or a nearly unproductive economy); "
-        "use method='bicgstab', float64 throughout",
+        "refined": bicg if finished64 else "float32 cannot carry these plans (badly scaled demand or a nearly "
+        "unproductive economy); use method='bicgstab', float64 throughout",
     }.get(bs.method, "raise maxiter")
     raise ConvergenceError(
         f"{what}: {bad.size} of {bs.converged.size} plans did not reach rtol={rtol:g} with method "
         f"'{bs.method}' after {int(bs.iterations.max())} iterations (worst relative residual {worst:.3g}); "
-        f"{hint}. The spectral radius of A is <= {rho:.6g}: the closer to 1, the harder the solve.",
+        f"{hint}. The spectral radius of A is <= {_radius(rho)}: the closer to 1, the harder the solve.",
         residual=bs.residual,
         iterations=int(bs.iterations.max()),
     )

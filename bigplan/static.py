@@ -16,10 +16,10 @@ import pandas as pd
 
 from ._arrays import to_host
 from ._evidence import Evidence, WithEvidence, plan_status
-from ._inputs import plan_block
+from ._inputs import host_array, plan_block
 from .backend import Backend, get_backend
 from .economy import Economy
-from ._options import check_atol, check_rtol
+from ._options import check_atol, check_bool, check_int, check_rtol
 from .errors import InvalidEconomyError, InvalidOptionError, ShapeError
 from .solvers import Auto, BlockSolve, raise_if_failed, solve_block, working_dtype
 
@@ -158,9 +158,42 @@ def choose_method(economy: Economy, k: int = 1, *, rtol: float = 1e-10, backend=
     Returns
     -------
     name, reason : str
+
+    Raises
+    ------
+    InvalidOptionError
+        ``economy`` not an Economy, ``k`` not a whole number >= 1, ``rtol`` outside (0, 1).
     """
+    _check_economy(economy)
+    k = check_int(k, "k (plans solved at once)", lo=1)
     meth, reason = Auto().choose(economy, k, rtol=check_rtol(rtol), backend=get_backend(backend))
     return meth.name, reason
+
+
+def _check_economy(economy) -> None:
+    if not isinstance(economy, Economy):
+        raise InvalidOptionError(
+            f"economy must be a bigplan.Economy, got {type(economy).__name__}; build one with Economy(A)"
+        )
+
+
+def _check_flags(raise_on_failure, keep_on_device) -> None:
+    check_bool(raise_on_failure, "raise_on_failure")
+    if keep_on_device is not None:
+        check_bool(keep_on_device, "keep_on_device")
+
+
+_EPS32 = float(np.finfo(np.float32).eps)
+
+
+def _check_precision(rtol: float, atol: float, dtype: np.dtype) -> None:
+    """Refuse up front a float32 solve asked for a tolerance float32 cannot resolve (it would only fail)."""
+    if dtype == np.float32 and atol == 0.0 and rtol < _EPS32:
+        raise InvalidOptionError(
+            f"rtol={rtol:g} is below float32's resolution ({_EPS32:.2g}): a float32 working precision cannot "
+            "reach it; pass rtol >= 1e-6 with dtype=numpy.float32, or keep the default float64 working "
+            "precision (method='refined' gives float32 speed with float64 accuracy)"
+        )
 
 
 def _clip_tiny_negatives(bk: Backend, X, nonneg: np.ndarray, residual: np.ndarray, notes: list):
@@ -242,7 +275,8 @@ def solve_output(
     InvalidOptionError
         ``rtol`` outside (0, 1), ``atol`` negative or infinite, a working ``dtype`` other
         than float32/float64, or an unknown method; method='neumann' whose estimated
-        iterations exceed its limit.
+        iterations exceed its limit; ``dtype=float32`` with ``rtol`` below float32's
+        resolution (and ``atol=0``); ``raise_on_failure``/``keep_on_device`` not booleans.
     MixedBackendError, BackendUnavailableError
     ConvergenceError
         A plan did not reach the tolerance (with ``raise_on_failure``).
@@ -255,11 +289,10 @@ def solve_output(
     >>> sol.output.shape, bool(sol.converged)
     ((2, 2), True)
     """
-    if not isinstance(economy, Economy):
-        raise InvalidOptionError(
-            f"economy must be a bigplan.Economy, got {type(economy).__name__}; build one with Economy(A)"
-        )
+    _check_economy(economy)
     rtol, atol, dtype = check_rtol(rtol), check_atol(atol), working_dtype(dtype)
+    _check_precision(rtol, atol, dtype)
+    _check_flags(raise_on_failure, keep_on_device)
     pb = plan_block(economy, final_demand, "final demand")
     block, was_1d, plans, lib, nonneg = pb.values, pb.squeeze, pb.names, pb.library, pb.nonneg
     pre_notes = []
@@ -338,7 +371,8 @@ def labour_values(
     InvalidEconomyError
         The economy has no labour coefficients and none were given.
     InvalidOptionError
-        A tolerance outside its range, or a working dtype other than float32/float64.
+        A tolerance outside its range, a working dtype other than float32/float64, or
+        ``dtype=float32`` with ``rtol`` below float32's resolution.
     ShapeError, InvalidDemandError, ConvergenceError
 
     Examples
@@ -349,11 +383,10 @@ def labour_values(
     >>> bool(np.allclose(v - v @ e.A.toarray(), [1.0, 2.0]))
     True
     """
-    if not isinstance(economy, Economy):
-        raise InvalidOptionError(
-            f"economy must be a bigplan.Economy, got {type(economy).__name__}; build one with Economy(A)"
-        )
+    _check_economy(economy)
     rtol, atol, dtype = check_rtol(rtol), check_atol(atol), working_dtype(dtype)
+    _check_precision(rtol, atol, dtype)
+    _check_flags(raise_on_failure, keep_on_device)
     names = economy.labour_names
     if labour is None:
         if economy.labour is None:
@@ -367,6 +400,8 @@ def labour_values(
         elif isinstance(labour, pd.Series):
             lb = plan_block(economy, labour, "labour")
         else:
+            if not hasattr(labour, "ndim"):  # lists: ragged or non-numeric input is refused by the input layer
+                labour = host_array(labour, "labour")
             if np.ndim(labour) not in (1, 2) or np.shape(labour)[-1] != economy.n:
                 raise ShapeError(f"labour must have shape ({economy.n},) or (m, {economy.n}), got {np.shape(labour)}")
             lb = plan_block(economy, labour.T if np.ndim(labour) == 2 else labour, "labour")
@@ -384,7 +419,7 @@ def labour_values(
     x0b = None
     if x0 is not None:
         if not isinstance(x0, (pd.Series, pd.DataFrame)) and not hasattr(x0, "T"):
-            x0 = np.asarray(x0)
+            x0 = host_array(x0, "x0")
         x0t = x0.T if (not isinstance(x0, (pd.Series, pd.DataFrame)) and np.ndim(x0) == 2) else x0
         xb = plan_block(economy, x0t, "x0")
         if xb.values.shape != B.shape:

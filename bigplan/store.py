@@ -12,12 +12,11 @@ restores an old state; nothing is ever deleted from the history.  Reading a
 version loads the nearest snapshot (or a state in memory) and replays the
 ledger in between; a commit writes only its changed entries.
 
-Every write is one transaction: a process killed at any point leaves the store
-at its last committed version, and a writer that cannot get the lock within
-``timeout`` seconds gets :class:`StoreBusyError`.  :class:`Store` is a facade
-over the parts in :mod:`bigplan._store` (objects, ledger, state, snapshots,
-changes, history, stock-taking, plans), where the details are documented.  The
-public entry points are re-exported by :mod:`bigplan.inventory`.
+Every write is one transaction (a process killed at any point leaves the store
+at its last version; a writer that cannot get the lock within ``timeout``
+seconds gets :class:`StoreBusyError`); every commit re-plans the stored plans.
+:class:`Store` is a facade over the parts in :mod:`bigplan._store`, where the
+details are documented; :mod:`bigplan.inventory` re-exports the entry points.
 """
 
 from __future__ import annotations
@@ -29,19 +28,23 @@ from typing import Any
 
 import pandas as pd
 
+from . import dynamic
 from ._options import check_real
 from ._replan import ReplanReport
-from ._store import history, stocktaking
+from ._store import dynamic_plans as _dyn
+from ._store import history, replanning, stocktaking
 from ._store import plans as _plans
 from ._store.ledger import DEFAULT_UNIT, FORMAT_VERSION, KINDS, Ledger
+from ._store.replanning import CommitResult
 from ._store.snapshots import States
 from .economy import Economy
 from .errors import NegativeStockError, StoreBusyError, StoreError
 
-__all__ = ["DEFAULT_UNIT", "FORMAT_VERSION", "KINDS", "NegativeStockError", "Store", "StoreBusyError", "open_store"]
+__all__ = ["DEFAULT_UNIT", "FORMAT_VERSION", "KINDS", "CommitResult", "NegativeStockError", "Store", "StoreBusyError",
+           "open_store"]
 
 
-class Store:
+class Store(_dyn.DynamicPlanMethods):
     """A durable, versioned economy with its plans.  Open one with :func:`open_store`.
 
     Versions are numbered 1, 2, ...; version 1 is the first economy committed.
@@ -61,6 +64,8 @@ class Store:
     (0.25, 0.2, 1)
     """
 
+    _plan_dynamic = staticmethod(dynamic.plan)  # what re-runs a stored dynamic plan (see DynamicPlanMethods)
+
     def __init__(self, path: str | os.PathLike, *, timeout: float = 30.0, snapshot_every: int = 64,
                  snapshot_changes: int = 200_000, cache: int = 2, threads: int | None = None):
         States.check(snapshot_every, snapshot_changes)  # before anything is created on disk
@@ -68,6 +73,7 @@ class Store:
         self._ledger = Ledger(self.path, self.timeout)
         self._states = States(self._ledger, cache=cache, threads=threads or min(4, os.cpu_count() or 1),
                               snapshot_every=snapshot_every, snapshot_changes=snapshot_changes)
+        self.last_replan: ReplanReport | None = None  # of the latest commit or replan()
 
     snapshot_every = property(lambda self: self._states.snapshot_every, doc="Versions between snapshots.")
     snapshot_changes = property(lambda self: self._states.snapshot_changes, doc="Changes between snapshots.")
@@ -123,7 +129,8 @@ class Store:
         """
         return self._states.economy(version)
 
-    def commit(self, changes: Any, *, author: str, reason: str, when: str | None = None) -> int:
+    def commit(self, changes: Any, *, author: str, reason: str, when: str | None = None,
+               replan: bool = True) -> CommitResult:
         """Commit a change set (or a whole economy) as a new version.
 
         Parameters
@@ -144,24 +151,23 @@ class Store:
             Who reported the change, and why.
         when : str, optional
             When it was reported (ISO time; default now, UTC).
+        replan : bool
+            Re-solve the stored plans and re-run the stored dynamic plans on the new
+            version in the same call (default): the report (what moved, labour
+            before and after, values that moved, capacities below a plan) is
+            ``result.replan`` and :attr:`last_replan`.
 
         Returns
         -------
-        int
-            The new version number.
+        CommitResult
+            The new version number (an ``int``), with ``.replan`` and ``.dynamic``.
 
         Raises
         ------
-        UnknownProductError
-            A change names a product (or unit) the economy does not have.
-        NotProductiveError
-            The new coefficients would make the economy non-productive.
-        InvalidEconomyError, NegativeStockError
-            NaN, infinite or negative values, depreciation outside [0, 1].
-        StoreBusyError
-            Another writer held the lock for longer than ``timeout``.
-
-        In every error case nothing is written: the store stays at its last version.
+        UnknownProductError, NotProductiveError, InvalidEconomyError, NegativeStockError, StoreBusyError
+            An unknown product or unit; coefficients that are not productive; NaN,
+            infinite or negative values; the lock held longer than ``timeout``.
+            Nothing is written then: the store stays at its last version.
 
         Examples
         --------
@@ -174,7 +180,8 @@ class Store:
         >>> s.commit({("grain", "iron"): 0.35}, author="iron works", reason="new method")
         2
         """
-        return history.commit(self._states, changes, author=author, reason=reason, when=when, label="changes")
+        return replanning.committed(self, replan, lambda: history.commit(
+            self._states, changes, author=author, reason=reason, when=when, label="changes"))
 
     def changes(self, version: int) -> pd.DataFrame:
         """The ledger rows of one version: what changed, old and new value, who, when, why.
@@ -210,17 +217,19 @@ class Store:
         """
         return history.diff(self._states, a, b)
 
-    def rollback(self, version: int, *, author: str, reason: str | None = None) -> int:
+    def rollback(self, version: int, *, author: str, reason: str | None = None, replan: bool = True) -> CommitResult:
         """Restore the state of an earlier version as a new version (history is kept).
 
         ``reason`` defaults to ``"roll back to version <version>"``.  Returns the new
-        version number; its state equals that of ``version``.
+        version number (a :class:`CommitResult`, re-planned as in :meth:`commit`);
+        its state equals that of ``version``.
         """
-        return history.rollback(self._states, version, author=author, reason=reason)
+        return replanning.committed(self, replan, lambda: history.rollback(
+            self._states, version, author=author, reason=reason))
 
     # -- stock-taking ----------------------------------------------------------
     def record_counts(self, counts: Any, *, unit: str = DEFAULT_UNIT, author: str, reason: str,
-                      when: str | None = None) -> int:
+                      when: str | None = None, replan: bool = True) -> CommitResult:
         """Record a stock-taking: counted stocks by product (and reporting unit).
 
         Parameters
@@ -231,27 +240,31 @@ class Store:
             ``capacity``) for many units at once.
         unit : str
             The reporting unit (a local council, a depot) when ``counts`` names none.
-        author, reason, when
-            As in :meth:`commit`.
+        author, reason, when, replan
+            As in :meth:`commit` (a stock-taking leaves the plans' outputs as they
+            are; the re-plan checks them against the recorded capacities).
 
         Returns
         -------
-        int
+        CommitResult
             The new version.  The economy's ``stocks`` are the sum over units.
 
         Raises
         ------
         NegativeStockError, InvalidEconomyError, UnknownProductError
         """
-        return stocktaking.record(self._states, counts, "stocks", unit, author, reason, when)
+        return replanning.committed(self, replan, lambda: stocktaking.record(
+            self._states, counts, "stocks", unit, author, reason, when))
 
     def record_capacity(self, capacity: Any, *, unit: str = DEFAULT_UNIT, author: str, reason: str,
-                        when: str | None = None) -> int:
+                        when: str | None = None, replan: bool = True) -> CommitResult:
         """Record productive capacities by product (and reporting unit); as :meth:`record_counts`."""
-        return stocktaking.record(self._states, capacity, "capacity", unit, author, reason, when)
+        return replanning.committed(self, replan, lambda: stocktaking.record(
+            self._states, capacity, "capacity", unit, author, reason, when))
 
     def record_flows(self, production: Any = None, use: Any = None, *, unit: str = DEFAULT_UNIT,
-                     period: str | None = None, author: str, reason: str, when: str | None = None) -> int:
+                     period: str | None = None, author: str, reason: str, when: str | None = None,
+                     replan: bool = True) -> CommitResult:
         """Record the stock change of a period: ``stock += production - use`` for one unit.
 
         Parameters
@@ -263,16 +276,14 @@ class Store:
         period : str, optional
             The period's name, kept in the ledger.
 
-        Raises
-        ------
-        NegativeStockError
-            A product would end the period with a negative stock; nothing is written.
+        A product that would end the period with a negative stock is a
+        :class:`NegativeStockError`; nothing is written.
         """
-        return stocktaking.record_flows(self._states, production, use, unit=unit, period=period, author=author,
-                                        reason=reason, when=when)
+        return replanning.committed(self, replan, lambda: stocktaking.record_flows(
+            self._states, production, use, unit=unit, period=period, author=author, reason=reason, when=when))
 
     def depreciate(self, years: float = 1.0, *, rates: Any = None, author: str, reason: str | None = None,
-                   when: str | None = None) -> int:
+                   when: str | None = None, replan: bool = True) -> CommitResult:
         """Wear capacities down: ``capacity *= (1 - rate) ** years`` in every unit.
 
         Parameters
@@ -283,7 +294,8 @@ class Store:
             Yearly depreciation rate per product in [0, 1] (products a mapping
             leaves out keep their capacity); default the economy's.
         """
-        return stocktaking.depreciate(self._states, years, rates, author=author, reason=reason, when=when)
+        return replanning.committed(self, replan, lambda: stocktaking.depreciate(
+            self._states, years, rates, author=author, reason=reason, when=when))
 
     def inventory(self, version: int | None = None, *, by: str = "unit") -> pd.DataFrame:
         """Stocks and capacities at a version.
@@ -295,8 +307,7 @@ class Store:
 
     def units(self) -> list[str]:
         """Names of the reporting units known to the store."""
-        with self._ledger.read() as con:
-            return [r[0] for r in con.execute("SELECT name FROM units ORDER BY id")]
+        return stocktaking.units(self._ledger)
 
     # -- plans -------------------------------------------------------------------
     def add_plans(self, final_demand: Any, *, names: Sequence[str] | None = None, author: str,
@@ -311,15 +322,13 @@ class Store:
             :class:`~bigplan.LabelError`).  A DataFrame's columns or a mapping's keys
             name the plans; for arrays give ``names``.
         names : sequence of str, optional
-        author : str
-        note : str, optional
+        author, note : str
         replace : bool
             Replace plans of the same name (their last solution is kept as a warm start).
 
         Returns
         -------
         list of str
-            The plan names.
         """
         return _plans.add(self._states, final_demand, names=names, author=author, note=note, replace=replace)
 
@@ -341,36 +350,33 @@ class Store:
 
     def replan(self, *, plans: Sequence[str] | None = None, version: int | None = None, threshold: float = 0.01,
                abs_threshold: float = 0.0, sectors: Any = None, backend: Any = "auto", method: str = "auto",
-               rtol: float = 1e-10, save: bool = True) -> ReplanReport:
-        """Re-solve the stored plans on a version (default: the latest), warm-started.
+               rtol: float = 1e-10, save: bool = True, values: bool = True, capacity: bool = True,
+               dynamic: bool = True, raise_on_failure: bool = True) -> ReplanReport:
+        """Re-solve the stored plans on a version (default the latest), warm-started; what it means for them.
 
-        Each plan's last output and the ledger's coefficient changes since the
-        version it solves give the correction to solve (see
-        :func:`bigplan.inventory.replan`); plans never solved are solved cold.
-
-        Parameters
-        ----------
-        plans : sequence of str, optional
-            Which plans (default all).
-        version : int, optional
-        threshold, abs_threshold, sectors, backend, method, rtol
-            As in :func:`bigplan.inventory.replan`.
-        save : bool
-            Store the new outputs (one atomic write).
+        Plans never solved are solved cold; plans whose coefficients did not change
+        (a stock-taking) keep their outputs.  The plans' blocks stay in memory, so a
+        re-plan after a commit reads nothing back.  ``threshold``, ``abs_threshold``,
+        ``sectors`` (default the mapping of :meth:`set_sectors`), ``backend``,
+        ``method``, ``rtol``: as in :func:`bigplan.inventory.replan`.  ``save``:
+        store the new outputs (one block, one transaction).  ``values``: report the
+        labour values that moved (warm-started solve).  ``capacity``: report
+        recorded capacities below a plan's output.  ``dynamic``: re-run the stored
+        dynamic plans.  ``raise_on_failure``: raise :class:`~bigplan.ConvergenceError`
+        when a plan misses ``rtol`` (else it is reported and keeps its stored output).
 
         Returns
         -------
         bigplan.inventory.ReplanReport
+            Also kept as :attr:`last_replan`.
         """
-        return _plans.replan(self._states, plans=plans, version=version, save=save, threshold=threshold,
-                             abs_threshold=abs_threshold, sectors=sectors, backend=backend, method=method, rtol=rtol)
+        return replanning.replan(self, plans=plans, version=version, save=save, threshold=threshold,
+                                 abs_threshold=abs_threshold, sectors=sectors, backend=backend, method=method,
+                                 rtol=rtol, values=values, capacity=capacity, dynamic=dynamic,
+                                 raise_on_failure=raise_on_failure)
 
     def set_sectors(self, sectors: Any, *, author: str = "store") -> None:
-        """Keep a product -> sector mapping (used by :meth:`replan` when none is given).
-
-        ``sectors``: a pandas.Series (label -> sector) or array_like of shape (n,);
-        sector names are kept as strings.
-        """
+        """Keep a product -> sector mapping (a Series label -> sector, or one per product; used by :meth:`replan`)."""
         _plans.set_sectors(self._states, sectors, author)
 
     def sectors(self) -> pd.Series | None:
@@ -378,6 +384,14 @@ class Store:
         return _plans.sectors(self._states)
 
     # -- maintenance ---------------------------------------------------------------
+    def export(self, path: str | os.PathLike, version: int | None = None, *, overwrite: bool = False) -> Path:
+        """Write the economy of ``version`` (default the latest) to one file with :meth:`Economy.save`.
+
+        Stocks and capacities are summed over the units; read it back with
+        ``bigplan.io.load``.  An unknown version is a :class:`StoreError`.
+        """
+        return replanning.export(self._states, path, version, overwrite)
+
     def verify(self) -> list[str]:
         """Check every array the ledger refers to; return the problems found (empty: all good)."""
         return self._ledger.verify()

@@ -51,6 +51,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._arrays import is_int
+from ._synth_tech import SyntheticTechnology, technology  # several processes per product (bigplan.activity)
 
 __all__ = [
     "adversarial_matrix",
@@ -59,6 +60,8 @@ __all__ = [
     "final_demand",
     "labour_coefficients",
     "technical_matrix",
+    "technology",
+    "SyntheticTechnology",
 ]
 
 from ._synth_base import (  # noqa: F401  (the generators' building blocks, by their old names)

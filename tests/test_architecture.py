@@ -18,18 +18,18 @@ ROOT = Path(__file__).resolve().parents[1] / "bigplan"
 LAYERS = [
     {"errors"},
     {"_arrays"},
-    {"_backend_api", "_kernel_sigs", "cpu", "gpu"},
+    {"_backend_api", "_kernel_sigs", "cpu", "gpu", "_jax_shard"},
     {"backend"},
     {"_inputs", "_evidence", "_options"},
-    {"_sparse", "spectral"},
+    {"_sparse", "spectral", "_econfile"},
     {"economy"},
     {"_methods"},
     {"_krylov_ops", "solvers"},
-    {"static", "synthetic", "_synth_base"},
-    {"_replan", "_consumer", "_store", "_dynamic"},
-    {"inventory", "store", "dynamic"},
-    {"io"},
-    {"cli", "__main__", "__init__"},
+    {"static", "synthetic", "_synth_base", "_synth_tech"},
+    {"_replan", "_consumer", "_store", "_dynamic", "_activity", "_distributed"},
+    {"inventory", "store", "dynamic", "activity", "distributed"},
+    {"io", "plot"},
+    {"cli", "_cli", "__main__", "__init__"},
 ]
 #: Lazy imports allowed against the layering: choosing a backend loads its implementation.
 ALLOWED_UP = {("backend", "cpu"), ("backend", "gpu")}

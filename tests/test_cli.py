@@ -263,3 +263,173 @@ def test_duplicate_plan_names_are_an_error(tmp_path, capsys):
     path.write_text("\n".join(rows) + "\n")
     rc, _, err = _run(capsys, "--level", "15", "--demand", str(path))
     assert rc == 2 and "duplicated plan names" in err and "p.1" not in err
+
+
+# --------------------------------------------------------------------------- subcommands (issue 10)
+
+import json
+
+from bigplan._cli.inputs import synthetic_economy
+
+
+def _json(capsys, *argv):
+    rc, out, err = _run(capsys, *[str(a) for a in argv], "--json")
+    assert rc == 0, err
+    return json.loads(out)
+
+
+def test_values_subcommand_matches_dense_solve(tmp_path, capsys):
+    out = tmp_path / "values.csv"
+    summary = _json(capsys, "values", "-e", "bea:15", "-o", out)
+    assert summary["converged"] and summary["labour_kinds"] == ["compensation"]
+    econ = bio.bea_economy(15)
+    v = np.linalg.solve((np.eye(15) - econ.A.toarray()).T, econ.labour.reshape(-1))
+    table = pd.read_csv(out, index_col=0)
+    assert list(table.index) == list(econ.labels)
+    np.testing.assert_allclose(table["compensation"].to_numpy(), v, rtol=1e-9)
+    rc, text, _ = _run(capsys, "values", "-e", "bea:15", "--top", "3")
+    assert rc == 0 and "the 3 highest" in text
+    rc, text, _ = _run(capsys, "values", "-e", "bea:15", "-o", "-")
+    assert rc == 0 and text.splitlines()[0] == "product,compensation" and len(text.splitlines()) == 16
+
+
+def _g_star(n: int) -> float:
+    """g* independently: 1 / Perron root of (I - A - B diag(delta))^{-1} B, dense."""
+    e = synthetic_economy(n)
+    A, B = e.A.toarray(), e.capital.toarray()
+    M = np.linalg.solve(np.eye(n) - A - B * 0.05, B)
+    return 1.0 / max(np.linalg.eigvals(M).real)
+
+
+def test_dynamic_growth_frontier_and_compare(tmp_path, capsys):
+    g = _g_star(60)
+    growth = _json(capsys, "dynamic", "growth", "-e", "synthetic:60", "-o", tmp_path / "p.csv")
+    assert growth["lower"] <= g * (1 + 1e-9) and growth["upper"] >= g * (1 - 1e-9)
+    np.testing.assert_allclose(growth["rate"], g, rtol=1e-5)
+    props = pd.read_csv(tmp_path / "p.csv", index_col=0)["proportion"]
+    assert props.min() >= 0 and abs(props.sum() - 1) < 1e-9
+
+    front = _json(capsys, "dynamic", "frontier", "-e", "synthetic:60", "--points", "4", "-o", tmp_path / "f.csv")
+    np.testing.assert_allclose(front["max_growth_rate"], g, rtol=1e-5)
+    table = pd.read_csv(tmp_path / "f.csv", index_col=0)
+    assert len(table) == front["points"] == 4
+    assert table["consumption_now"].is_monotonic_decreasing and table["growth_rate"].iloc[-1] < g
+
+    rep = _json(capsys, "dynamic", "compare", "-e", "synthetic:60", "--proposal", "slow:growth=0.01",
+                "--proposal", "fast:investment_share=0.3", "--proposal", "public:growth=0.02,public_share=0.1")
+    assert list(rep["proposals"]) == ["slow", "fast", "public"]
+    asked = {name: {k: m.get(f"balanced_{k}", m[k]) for k in ("growth_rate", "investment_share")}
+             for name, m in rep["proposals"].items()}  # what was asked for (a report planned from the present
+    assert asked["slow"]["growth_rate"] == pytest.approx(0.01)  # adds the path to it)
+    assert asked["fast"]["investment_share"] == pytest.approx(0.3)
+    assert rep["proposals"]["public"]["public_share"] == pytest.approx(0.1)
+    assert asked["fast"]["growth_rate"] > asked["slow"]["growth_rate"]
+    rc, _, err = _run(capsys, "dynamic", "compare", "-e", "synthetic:60", "--proposal", "bad:speed=3")
+    assert rc == 2 and "speed" in err
+
+
+def test_dynamic_plan_balances(tmp_path, capsys):
+    e = synthetic_economy(40)
+    out, inv = tmp_path / "x.csv", tmp_path / "n.csv"
+    s = _json(capsys, "dynamic", "plan", "-e", "synthetic:40", "-T", "4", "--growth", "0.02", "-o", out)
+    assert s["horizon"] == 4 and s["feasible"] and s["max_balance_residual"] < 1e-8
+    _json(capsys, "dynamic", "plan", "-e", "synthetic:40", "-T", "4", "--growth", "0.02", "--what", "new_capacity",
+          "-o", inv)
+    X, N = pd.read_csv(out, index_col=0).to_numpy(), pd.read_csv(inv, index_col=0).to_numpy()
+    c = np.ones(40) * 1.02 ** np.arange(4)[:, None]  # consumption: ones growing 2 % a period
+    A, B = e.A.toarray(), e.capital.toarray()
+    balance = X - X @ A.T - N @ B.T - c  # x_t = A x_t + B N_t + c_t
+    assert np.abs(balance).max() < 1e-7 * np.abs(X).max()
+    rc, _, err = _run(capsys, "dynamic", "growth", "-e", "bea:15")
+    assert rc == 2 and "capital" in err
+
+
+def test_store_subcommands(tmp_path, capsys):
+    st = tmp_path / "st"
+    assert _json(capsys, "store", "init", st, "-e", "bea:15", "--author", "office", "--reason", "first")["version"] == 1
+    changes = tmp_path / "ch.csv"
+    changes.write_text("kind,row,col,value\nA,31G,FIRE,0.06\nlabour,FIRE,,0.5\n")
+    s = _json(capsys, "store", "commit", st, "--changes", changes, "--author", "council 7", "--reason", "furnace")
+    assert s["version"] == 2 and s["changes"] == 2
+    diff_csv = tmp_path / "diff.csv"
+    _json(capsys, "store", "diff", st, "1", "2", "-o", diff_csv)
+    diff = pd.read_csv(diff_csv, index_col=0)
+    econ = bio.bea_economy(15)
+    row = diff[diff["kind"] == "A"].iloc[0]
+    assert (row["row"], row["col"], row["new"]) == ("31G", "FIRE", 0.06)
+    i, j = econ.labels.get_loc("31G"), econ.labels.get_loc("FIRE")
+    assert row["old"] == pytest.approx(econ.A.toarray()[i, j])
+    versions = _json(capsys, "store", "versions", st)
+    assert versions["head"] == 2
+
+    plans = tmp_path / "plans.csv"
+    fd = bio.bea_final_demand(15).sum(axis=1)
+    pd.DataFrame({"base": fd, "more": 1.1 * fd}).to_csv(plans)
+    assert _json(capsys, "store", "plans", st, "--plans", plans, "--author", "planner")["added"] == ["base", "more"]
+    _json(capsys, "store", "replan", st)  # first solve of the plans
+    changes.write_text("row,col,value\n31G,FIRE,0.09\n")  # kind defaults to A
+    assert _json(capsys, "store", "commit", st, "--changes", changes, "--author", "c", "--reason", "r")["version"] == 3
+    rep = _json(capsys, "store", "replan", st, "--threshold", "1e-6")
+    assert rep["converged"] and rep["plans"] == 2 and rep["moved"] >= 0  # (the commit may have re-planned already)
+    from bigplan.inventory import open_store
+
+    with open_store(st) as store:
+        new = store.economy()
+        got = store.outputs()
+    x = np.linalg.solve(np.eye(15) - new.A.toarray(), np.column_stack([fd.reindex(new.labels), 1.1 * fd.reindex(new.labels)]))
+    np.testing.assert_allclose(got[["base", "more"]].to_numpy(), x, rtol=1e-8)
+
+    # bad change files change nothing
+    for content, needle in [("kind,row,col,value\nsteel,31G,FIRE,1\n", "unknown kind"),
+                            ("kind,row,col,value\nA,31G,FIRE,abc\n", "not a number"),
+                            ("kind,row,col,value\nA,NOPE,FIRE,0.1\n", "NOPE")]:
+        changes.write_text(content)
+        rc, _, err = _run(capsys, "store", "commit", str(st), "--changes", str(changes), "--author", "a",
+                          "--reason", "b")
+        assert rc == 2 and needle in err, err
+    assert _json(capsys, "store", "versions", st)["head"] == 3
+    rc, _, err = _run(capsys, "store", "versions", str(tmp_path / "none"))
+    assert rc == 2 and "store init" in err
+    rc, _, err = _run(capsys, "store", "init", str(st), "-e", "bea:15", "--author", "a", "--reason", "b")
+    assert rc == 2 and "not empty" in err
+
+
+def test_info(capsys):
+    s = _json(capsys, "info")
+    from bigplan import __version__
+    from bigplan._kernel_sigs import SIGNATURES, kernels_path
+    from bigplan.backend import available_backends
+
+    assert s["bigplan"] == __version__ and s["backends"] == available_backends()
+    assert s["devices"][0]["backend"] == "numpy" and s["devices"][0]["cores"] >= 1
+    assert s["kernels"]["path"] == kernels_path()
+    if s["kernels"]["loaded"]:
+        assert s["kernels"]["functions"] == sorted(SIGNATURES)
+    rc, out, _ = _run(capsys, "info")
+    assert rc == 0 and "backends:" in out and "kernels:" in out
+
+
+def test_choose(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("bigplan.activity")
+    inputs, procs = tmp_path / "in.csv", tmp_path / "pr.csv"
+    inputs.write_text("process,product,amount\nold,corn,0.1\nold,iron,0.2\nnew,corn,0.05\nnew,iron,0.4\n"
+                      "forge,corn,0.3\nforge,iron,0.1\n")
+    procs.write_text("process,makes,labour\nold,corn,1.0\nnew,corn,0.5\nforge,iron,2.0\n")
+    out = tmp_path / "choice.csv"
+    s = _json(capsys, "choose", "--inputs", inputs, "--processes", procs, "-o", out)
+
+    def values(corn):  # labour values of the economy using one corn process, dense
+        a = {"old": (0.1, 0.2, 1.0), "new": (0.05, 0.4, 0.5)}[corn]
+        A = np.array([[a[0], 0.3], [a[1], 0.1]])
+        return np.linalg.solve((np.eye(2) - A).T, np.array([a[2], 2.0]))
+
+    best = min(("old", "new"), key=lambda c: values(c).sum())
+    assert np.all(values(best) <= values({"old": "new", "new": "old"}[best]) + 1e-12)
+    table = pd.read_csv(out, index_col=0)
+    assert table.loc["corn", "process"] == best and table.loc["iron", "process"] == "forge"
+    np.testing.assert_allclose(table.loc[["corn", "iron"], "cost"].to_numpy(), values(best), rtol=1e-8)
+    assert s["converged"] and sorted(s["chosen"]) == sorted([best, "forge"])
+
+    monkeypatch.setitem(sys.modules, "bigplan.activity", None)
+    rc, _, err = _run(capsys, "choose", "--inputs", str(inputs), "--processes", str(procs))
+    assert rc == 6 and "bigplan.activity" in err

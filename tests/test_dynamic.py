@@ -680,7 +680,10 @@ def test_compare_lays_out_proposals_side_by_side():
         assert metric in s.index
     assert s.loc["growth_rate", "consume"] < s.loc["growth_rate", "balanced"]
     assert s.loc["consumption_now", "consume"] > s.loc["consumption_now", "balanced"]
-    assert s.loc["labour_per_worker"].tolist() == pytest.approx([2.0, 2.0, 2.0])
+    # planned from the present: labour fits the supply in every period and is fully used in the binding one
+    assert (s.loc["labour_per_worker"] * 500.0).tolist() == pytest.approx(s.loc["total_labour"].tolist())
+    assert s.loc["peak_labour"].tolist() == pytest.approx([1000.0] * 3, rel=1.1e-3)
+    assert all(s.loc["peak_labour"] <= 1000.0)
     assert rep.output.shape == (12, 3) and rep.output.index[0] == "p0"
     assert list(rep.sector_output.index) == ["farm", "industry", "services"]
     np.testing.assert_allclose(rep.sector_output.sum().to_numpy(), s.loc["output_value"].to_numpy())

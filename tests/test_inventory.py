@@ -204,16 +204,19 @@ def test_store_replans_stored_plans_after_a_commit(tmp_path, big):
         rng = np.random.default_rng(3)
         rows, cols, vals = one_row(e, 200, rng)  # one input saved by 200 products
         changes = {(e.labels[r], e.labels[c]): v for r, c, v in zip(rows, cols, vals)}
-        v2 = s.commit(changes, author="methods office", reason="revision")
+        v2 = s.commit(changes, author="methods office", reason="revision")  # re-plans the three plans
+        assert v2.replan.method == "correction" and s.last_replan is v2.replan
         s.add_plans(pd.DataFrame({"late": Y[:, 5]}, index=e.labels), author="office")  # never solved
         rep = s.replan(threshold=0.001, sectors=s.sectors())
-        assert set(rep.method.split("+")) == {"cold", "correction"}
+        assert set(rep.method.split("+")) == {"cold", "verify"}
+        np.testing.assert_allclose(rep.output[:, :3], v2.replan.output, rtol=1e-9, atol=1e-9 * np.abs(rep.output).max())
         e2 = s.economy()
         cold = bigplan.solve_output(e2, s.final_demand().to_numpy())
         np.testing.assert_allclose(rep.output, cold.output, rtol=1e-8, atol=1e-8 * np.abs(cold.output).max())
         assert (rep.residual <= RTOL).all() and list(rep.plans) == ["five-year", "austere", "green", "late"]
-        assert set(rep.moved["plan"]) <= {"five-year", "austere", "green"}
-        assert set(rep.moved["sector"]) <= set(s.sectors())
+        moved = v2.replan.moved  # the commit's report, with the stored sectors
+        assert not moved.empty and set(moved["plan"]) <= {"five-year", "austere", "green"}
+        assert set(moved["sector"]) <= set(s.sectors())
         assert s.plans()["output_version"].tolist() == [v2] * 4
         # re-plan backwards, onto the first version, without saving
         back = s.replan(version=1, save=False)

@@ -371,3 +371,46 @@ def test_with_changes_is_right_or_refused(data):
     assert e2.productivity.upper < 1
     y = rng.random(n)
     _check_output(e2, y, bigplan.solve_output(e2, y), 1e-10)
+
+
+# ---------------------------------------------------------------------------
+# the float64 finish after mixed-precision refinement, and advice that fits the case
+# ---------------------------------------------------------------------------
+def _nearly_unproductive(n: int, gap: float, seed: int = 1):
+    """A sparse economy with every column sum 1 - gap: the spectral radius is exactly 1 - gap."""
+    A = sp.random(n, n, density=0.02, random_state=seed, format="csr") + sp.diags(np.ones(n - 1), 1)
+    A = sp.csr_matrix(A)
+    return sp.csr_matrix(A @ sp.diags((1.0 - gap) / np.asarray(A.sum(axis=0)).ravel()))
+
+
+def test_refinement_hands_unfinished_plans_to_float64():
+    from bigplan._methods import Auto
+
+    A = _nearly_unproductive(400, 1e-6)
+    econ = bigplan.Economy(A)
+    Y = np.random.default_rng(0).random((400, 3))
+    sol = bigplan.solve_output(econ, Y, method=Auto(dense_below=0, refine_from=1), rtol=1e-9)
+    assert sol.method == "refined"
+    assert any("finished by float64 BiCGSTAB" in note for note in sol.evidence.notes)
+    exact = np.linalg.solve(np.eye(400) - A.toarray(), Y)
+    assert np.abs(sol.output - exact).max() <= 1e-8 * np.abs(exact).max()
+    resid = np.linalg.norm(Y - (np.eye(400) - A.toarray()) @ sol.output, axis=0) / np.linalg.norm(Y, axis=0)
+    assert (resid <= 1e-9 * 1.01).all() and sol.converged
+
+
+@pytest.mark.parametrize("method", ["bicgstab", "refined-auto"])
+def test_precision_floor_advice_says_loosen_rtol(method):
+    """Past float64's reach, the advice is to loosen rtol (which then works), not another Krylov method."""
+    from bigplan._methods import Auto
+
+    A = _nearly_unproductive(400, 1e-7)
+    econ = bigplan.Economy(A)
+    Y = np.random.default_rng(0).random((400, 3))
+    meth = Auto(dense_below=0, refine_from=1) if method == "refined-auto" else method
+    with pytest.raises(bigplan.ConvergenceError, match="loosen rtol to about") as info:
+        bigplan.solve_output(econ, Y, method=meth, rtol=1e-10)
+    msg = str(info.value)
+    assert "neumann" not in msg and "1 - 1e-07" in msg
+    suggested = float(msg.split("loosen rtol to about ")[1].split(",")[0])
+    assert 1e-10 < suggested < 1e-6
+    assert bigplan.solve_output(econ, Y, method="bicgstab", rtol=suggested).converged

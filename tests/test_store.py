@@ -554,7 +554,7 @@ def test_kill_while_saving_plan_outputs(tmp_path):
         s.commit(e0, author="a", reason="init")
         s.add_plans(pd.DataFrame(np.ones((N, 2)), index=LABELS, columns=["x", "y"]), author="a")
         first = s.replan()
-        s.commit({("p1", "p2"): 0.05}, author="a", reason="one")
+        s.commit({("p1", "p2"): 0.05}, author="a", reason="one", replan=False)  # the child re-plans
     proc = _spawn(tmp_path, {"path": str(store), "replan": True}, pause="plans_saved")
     _wait_paused(tmp_path, proc, "plans_saved")
     _kill(proc)

@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._arrays import to_host
-from .._inputs import check_finite, product_vector
+from .._inputs import product_vector
 from .._options import check_real, check_rtol
 from ..backend import Backend
 from ..economy import Economy
@@ -39,6 +38,7 @@ from .common import (
     solve,
 )
 from .growth import GrowthRate, max_growth_rate, unsustainable
+from .labour import labour_supply_path
 from .problem import horizon_periods
 
 __all__ = ["BAL_DOC_PARAMS", "Balanced", "BalancedProposal", "balanced_plan"]
@@ -191,10 +191,7 @@ class Balanced:
         if sup is not None and L is None:
             raise ShapeError("labour_supply given but the economy has no labour coefficients")
         if sup is not None:
-            sup = np.atleast_1d(np.asarray(to_host(sup), dtype=np.float64))
-            if sup.shape != (L.shape[0],):
-                raise ShapeError(f"labour_supply must have shape ({L.shape[0]},), got {sup.shape}")
-            check_finite(sup, "labour_supply", lo=0.0, error=InvalidDemandError)
+            sup = labour_supply_path(economy, sup, 1)[0]  # one number per kind; a Series aligned by kind name
         self.supply = sup
         self.workers = plan_option(check_real, workers, "workers", lo=0.0, lo_open=True, allow_none=True)
         self.growth_bounds = growth_bounds
@@ -226,6 +223,8 @@ class Balanced:
         return product_vector(self.economy, prices, "prices"), "given"
 
     def shifted(self, s) -> Economy:
+        while len(self.cache) > 8:  # a root-finding visits many shifts: keep the latest few (each a copy of A + B)
+            self.cache.pop(next(iter(self.cache)))
         try:
             return shifted_economy(self.economy, np.maximum(s, 0.0), self.cache)
         except NotProductiveError:

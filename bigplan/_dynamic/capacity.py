@@ -30,7 +30,7 @@ __all__ = ["solve_capacity"]
 def solve_capacity(problem: PlanProblem) -> PlanOutcome:
     """The ``"capacity"`` plan of ``problem``: outputs, new capacity and capacity, with evidence."""
     t0 = time.perf_counter()
-    run = Run()
+    run = Run.of(problem)
     p = problem
     T = p.horizon
     keep = 1.0 - p.depreciation

@@ -29,7 +29,7 @@ def solve_exact(problem: PlanProblem) -> PlanOutcome:
 
     t0 = time.perf_counter()
     p = problem
-    run = Run(tally=SolveTally(backend="numpy", method="dense LU"))
+    run = Run.of(problem, tally=SolveTally(backend="numpy", method="dense LU"))
     n, T, C, K1 = p.n, p.horizon, p.consumption, p.initial_capacity
     A = p.economy.A.toarray().astype(np.float64)
     B = p.capital.toarray().astype(np.float64)

@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .._inputs import product_vector
-from .._options import check_int
+from .._options import check_bool, check_int
 from ..backend import Backend
 from ..economy import Economy
 from ..errors import InvalidPlanError, ShapeError
 from .balanced import BAL_DOC_PARAMS, Balanced
 from .common import check_economy, plan_option, vector_option
 from .growth import GrowthRate
+from .proposals import Present, proposal_items
+from .report import PlanReport, build_report
 
 __all__ = ["PlanReport", "compare", "frontier", "plot_frontier"]
 
@@ -40,6 +41,10 @@ def frontier(
     labour_supply: Any = None,
     workers: float | None = None,
     horizon: int = 10,
+    present: bool = True,
+    capacity: Any = None,
+    stocks: Any = None,
+    method: str = "auto",
     backend: str | Backend = "auto",
     solver: Any = "auto",
     rtol: float = 1e-10,
@@ -61,6 +66,17 @@ def frontier(
         Growth rates (give at most one of the two).
     points : int, default 11
         Number of growth rates when neither is given.
+    present : bool, default True
+        Also plan every point from the present (the economy's capacity and
+        stocks, or ``capacity=`` / ``stocks=``) over ``horizon`` with the
+        multi-period planner, as :func:`compare` does: columns
+        ``present_consumption_now``, ``present_public_consumption``,
+        ``present_investment``, ``present_total_labour``,
+        ``present_consumption_end``, ``present_feasible``, ``present_binding``
+        (the binding capacity or labour when not feasible).  The balanced
+        columns are the long-run reference.
+    capacity, stocks, method
+        Today's capacity and stocks, and the planner's method (see :func:`compare`).
     %(params)s
 
     Returns
@@ -71,7 +87,8 @@ def frontier(
         ``consumption_level``, ``public_consumption``, ``investment``,
         ``replacement``, ``gross_investment``, ``output_value``,
         ``total_labour``, ``labour_per_worker``, ``consumption_per_worker``,
-        ``consumption_end`` (period ``horizon``), ``consumption_total``.
+        ``consumption_end`` (period ``horizon``), ``consumption_total``, and
+        the ``present_*`` columns (``present=True``).
         ``df.attrs`` holds ``max_growth_rate`` and its bounds.
 
     Notes
@@ -91,6 +108,7 @@ def frontier(
     True
     """
     check_economy(economy)
+    present = plan_option(check_bool, present, "present")
     if investment_shares is not None and growth_rates is not None:
         raise InvalidPlanError("give investment_shares or growth_rates, not both")
     bal = Balanced(economy, consumption, public, public_share, prices, labour_supply, workers, horizon,
@@ -116,6 +134,24 @@ def frontier(
                 continue  # nothing left for private consumption at this rate
             rows.append(bal.proposal(f"g {g:.4g}", growth=float(g)).metrics())
     df = pd.DataFrame(rows)
+    if present and len(df):
+        now = Present(economy, consumption, public, prices, labour_supply, workers, horizon, capacity, stocks,
+                      method, backend, solver, rtol, bal.growth_bounds)
+        cols: dict = {k: [] for k in ("present_consumption_now", "present_public_consumption", "present_investment",
+                                      "present_total_labour", "present_consumption_end", "present_feasible",
+                                      "present_binding")}
+        for g in df["growth_rate"]:
+            p = now.proposal(f"g {g:.4g}", {"growth": float(g), "public_share": bal.public_share})
+            lab = p.labour_now
+            cols["present_consumption_now"].append(p.consumption_now)
+            cols["present_public_consumption"].append(p.public_consumption)
+            cols["present_investment"].append(p.investment)
+            cols["present_total_labour"].append(math.nan if lab is None else float(lab.sum()))
+            cols["present_consumption_end"].append(p.consumption_now * (1.0 + p.growth_rate) ** (now.T - 1))
+            cols["present_feasible"].append(bool(p.feasible))
+            cols["present_binding"].append(p.reason or p.binding)
+        for k, v in cols.items():
+            df[k] = v
     gr = bal.growth_bounds
     if gr is not None:
         df.attrs.update(max_growth_rate=gr.rate, lower=gr.lower, upper=gr.upper)
@@ -124,49 +160,6 @@ def frontier(
 
 
 frontier.__doc__ = frontier.__doc__.replace("    %(params)s", BAL_DOC_PARAMS.strip("\n"))
-
-
-@dataclass(frozen=True, eq=False, repr=False)
-class PlanReport:
-    """Proposals side by side.
-
-    Attributes
-    ----------
-    proposals : tuple of BalancedProposal
-    summary : pandas.DataFrame
-        Metrics (rows) x proposals (columns): growth rate, shares, net
-        product, consumption now and its level, public consumption,
-        investment, total labour and per worker, consumption at the end of the
-        horizon and over it.
-    output : pandas.DataFrame
-        Gross output per product (rows) x proposals, first period.
-    sector_output : pandas.DataFrame or None
-        Output valued at the report's prices, summed by sector (when
-        ``sectors`` was given).
-    labour : pandas.DataFrame or None
-        Labour needed per kind (rows) x proposals.
-
-    Examples
-    --------
-    See :func:`compare`.
-    """
-
-    proposals: tuple
-    summary: pd.DataFrame
-    output: pd.DataFrame
-    sector_output: pd.DataFrame | None
-    labour: pd.DataFrame | None
-
-    def to_frame(self) -> pd.DataFrame:
-        """The summary table."""
-        return self.summary
-
-    def plot(self, frontier_frame: pd.DataFrame | None = None, ax=None):
-        """Plot the proposals (and a frontier, if given); see :func:`plot_frontier`."""
-        return plot_frontier(frontier_frame, report=self, ax=ax)
-
-    def __repr__(self) -> str:
-        return f"<PlanReport of {len(self.proposals)} proposals>\n{self.summary.to_string()}"
 
 
 def compare(
@@ -178,77 +171,108 @@ def compare(
     public: Any = None,
     prices: Any = "auto",
     labour_supply: Any = None,
-    workers: float | None = None,
+    workers: Any = None,
     horizon: int = 10,
+    capacity: Any = None,
+    stocks: Any = None,
+    current_output: Any = None,
+    method: str = "auto",
     backend: str | Backend = "auto",
     solver: Any = "auto",
     rtol: float = 1e-10,
     growth_bounds: GrowthRate | None = None,
 ) -> PlanReport:
-    """The plan report: proposals for the fundamental decision laid out side by side.
+    """The plan report: proposals for the fundamental decision, planned from the present, side by side.
+
+    Each proposal is planned over ``horizon`` periods with the multi-period
+    planner (:func:`plan`) from the economy's recorded capacity and stocks (or
+    ``capacity=`` / ``stocks=``): the composition and growth of consumption come
+    from the proposal's split of the net product on its balanced path (kept as
+    the long-run reference line), the level is the largest the proposal's
+    working time allows in every period.  The report gives the seed's five items
+    (a)-(e) for every proposal (:class:`PlanReport`: tables, ``to_frame()``,
+    ``text()``).  Infeasible proposals (capacity too small, a split that cannot
+    be sustained) are reported with the binding constraint, not raised.
 
     Parameters
     ----------
     economy : Economy
+        With capital coefficients; its capacity, stocks, labour supply and
+        ``labour_units`` are used when present.  A store version's economy
+        works the same.
     proposals : mapping name -> dict, or sequence of dicts
-        Each dict has ``investment_share`` or ``growth``, and optionally
-        ``public_share`` (default 0).
+        Keys: ``investment_share`` (share of the net product invested) or
+        ``growth`` (growth of consumption per period), exactly one;
+        ``public_share`` (default 0); working time: ``labour_supply`` (labour
+        available per period: one number per kind, a Series by kind name, or a
+        ``(T, m)`` path) or ``hours_per_worker`` (times ``workers``); ``workers``
+        (overrides the argument); ``labour_growth`` (growth of the labour supply
+        per period).  Unknown keys are refused, listing the valid ones.
     consumption : array_like (n,), optional
-        Composition of private consumption (see :func:`balanced_plan`).
+        Composition of private consumption (default one unit of everything).
     sectors : array_like (n,) or pandas.Series, optional
-        Sector of each product, for output per sector (valued at ``prices``).
-    public, prices, labour_supply, workers, horizon, backend, solver, rtol, growth_bounds
+        Sector of each product, for item (a) by sector (default: each product).
+    public, prices
+        Composition of public consumption, valuation (see :func:`balanced_plan`).
+    labour_supply : float, array_like, pandas.Series, optional
+        Labour available per period for proposals that do not set their own
+        (default: the economy's).  Without any, levels are per unit of labour.
+    workers : float or array_like (m,), optional
+        Number of workers (per kind), for the per-worker figures and
+        ``hours_per_worker``.
+    horizon : int, default 10
+        Periods planned (>= 1).
+    capacity, stocks : array_like (n,) or pandas.Series, optional
+        Today's capacity and stocks (default: the economy's records); finite, >= 0.
+    current_output : array_like (n,) or pandas.Series, optional
+        Today's output, for the growth of item (a) (default: the recorded capacity).
+    method : {"auto", "capacity", "lp", "exact"}
+        The planner's method (see :func:`plan`).
+    backend, solver, rtol, growth_bounds
         As in :func:`balanced_plan`.
 
     Returns
     -------
     PlanReport
 
+    Raises
+    ------
+    InvalidPlanError
+        No proposals, unknown keys, both or neither of ``investment_share`` and
+        ``growth``, ``horizon < 1``.
+    InvalidDemandError
+        A working time, capacity or stocks that is negative, zero (working time)
+        or not finite.
+    LabelError, ShapeError
+        Labelled input that does not match the products or labour kinds.
+
     Examples
     --------
     >>> import numpy as np, bigplan
     >>> from bigplan.dynamic import compare
     >>> e = bigplan.Economy(np.array([[0.2, 0.3], [0.1, 0.4]]), labour=[1.0, 1.0], labels=["food", "tools"],
-    ...                     capital=np.array([[0.0, 0.0], [1.0, 1.0]]), labour_supply=100.0)
+    ...                     capital=np.array([[0.0, 0.0], [1.0, 1.0]]), labour_supply=100.0,
+    ...                     capacity=[60.0, 60.0], depreciation=0.05)
     >>> rep = compare(e, {"consume": {"investment_share": 0.05}, "grow": {"investment_share": 0.3,
-    ...               "public_share": 0.1}}, [1.0, 0.5])
+    ...               "public_share": 0.1, "hours_per_worker": 35.0}}, [1.0, 0.5], workers=2.0, horizon=5)
     >>> list(rep.summary.columns), rep.output.shape
     (['consume', 'grow'], (2, 2))
+    >>> print(rep.text().splitlines()[2])
+    Proposal 'consume': feasible.
     """
     check_economy(economy)
-    if isinstance(proposals, Mapping):
-        items = list(proposals.items())
-    else:
-        items = [(f"proposal {i + 1}", p) for i, p in enumerate(proposals)]
-    if not items:
-        raise InvalidPlanError("no proposals to compare")
-    for name, spec in items:
-        if not isinstance(spec, Mapping):
-            raise InvalidPlanError(f"proposal {name!r} must be a dict with investment_share or growth, got {spec!r}")
-        unknown = set(spec) - {"investment_share", "growth", "public_share"}
-        if unknown:
-            raise InvalidPlanError(f"proposal {name!r} has unknown keys {sorted(unknown)}")
+    items = proposal_items(proposals)
     sec = None if sectors is None else _sector_of(economy, sectors)
-    bal = Balanced(economy, consumption, public, 0.0, prices, labour_supply, workers, horizon, backend, solver,
-                    rtol, growth_bounds)
-    out = []
-    for name, spec in items:
-        bal.set_public(spec.get("public_share", 0.0))
-        out.append(bal.proposal(str(name), growth=spec.get("growth"), investment_share=spec.get("investment_share")))
-    names = [p.name for p in out]
-    summary = pd.DataFrame({p.name: p.metrics() for p in out})
-    summary.index.name = "metric"
-    output = pd.DataFrame(np.stack([p.output for p in out], axis=1), index=economy.labels, columns=names)
-    labour = None
-    if economy.labour is not None:
-        labour = pd.DataFrame(np.stack([p.labour for p in out], axis=1), index=list(economy.labour_names),
-                              columns=names)
-    sector_output = None
-    if sec is not None:
-        valued = pd.DataFrame(np.stack([p.output * p.prices for p in out], axis=1), columns=names)
-        valued["sector"] = sec
-        sector_output = valued.groupby("sector", sort=True).sum()
-    return PlanReport(tuple(out), summary, output, sector_output, labour)
+    present = Present(economy, consumption, public, prices, labour_supply, workers, horizon, capacity, stocks,
+                      method, backend, solver, rtol, growth_bounds)
+    if current_output is not None:
+        current, kind = product_vector(economy, current_output, "current_output"), "given"
+    elif present.capacity is not None:
+        current, kind = present.capacity, "the recorded capacity (give current_output= for today's output)"
+    else:
+        current, kind = None, "not known: no capacity recorded and no current_output= given"
+    props = [present.proposal(name, spec) for name, spec in items]
+    return build_report(economy, props, sectors=sec, current=current, current_kind=kind, horizon=present.T)
 
 
 def _sector_of(economy: Economy, sectors) -> np.ndarray:

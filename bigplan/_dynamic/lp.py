@@ -4,7 +4,8 @@ Variables (periods stacked): outputs ``x``, new capacity ``N``, capacity ``K``
 (``T + 1`` periods), capacity shortfalls ``s`` and labour shortfalls ``u``.
 Phase 1 minimises the total shortfall; phase 2 the labour used (weighted
 gross output without labour coefficients) at that shortfall.  The outputs are
-then polished by one static solve for the LP's investment.
+then polished by one static solve for the LP's investment.  HiGHS runs through ``highspy``
+(time limit, Ctrl-C cancels the solve).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def solve_lp(problem: PlanProblem) -> PlanOutcome:
     """The ``"lp"`` plan of ``problem`` (on the host)."""
     t0 = time.perf_counter()
     p = problem
-    run = Run()
+    run = Run.of(problem)
     n, T = p.n, p.horizon
     K1 = p.initial_capacity
     g_term, g_exp = p.terminal_growth, p.expected_growth
@@ -93,13 +94,66 @@ def solve_lp(problem: PlanProblem) -> PlanOutcome:
                        evidence=ev)
 
 
-def _linprog(p: PlanProblem, c, **kw):
-    """HiGHS (through :func:`scipy.optimize.linprog`) with ``p.time_limit``, interruptible with Ctrl-C.
+@dataclass(frozen=True)
+class _Result:
+    """What :func:`_linprog` returns, in :func:`scipy.optimize.linprog`'s terms (status 0 optimal, 1 limit,
+    2 infeasible, 3 unbounded, 4 other)."""
 
-    The solve runs in a worker thread (HiGHS releases the GIL) while the main
-    thread waits in short slices, so a ``KeyboardInterrupt`` reaches Python at
-    once; the abandoned solve stops at its time limit.
+    status: int
+    message: str
+    fun: float
+    x: np.ndarray | None
+
+
+_MESSAGES = {"kTimeLimit": "time limit reached", "kIterationLimit": "iteration limit reached",
+             "kInfeasible": "the problem is infeasible", "kUnbounded": "the problem is unbounded",
+             "kInterrupt": "interrupted"}
+_STATUS = {"kOptimal": 0, "kTimeLimit": 1, "kIterationLimit": 1, "kInfeasible": 2, "kUnbounded": 3,
+           "kUnboundedOrInfeasible": 2}
+
+
+_BANNER_DONE = False
+
+
+def _new_highs():
+    """A silent :class:`highspy.Highs` (HiGHS prints a banner on its first construction: kept off stdout)."""
+    import os
+    import sys
+
+    import highspy
+
+    global _BANNER_DONE
+    fd = None
+    if not _BANNER_DONE:  # only the first construction in a process prints: redirect only then
+        try:
+            sys.stdout.flush()
+            fd = sys.stdout.fileno()
+        except (AttributeError, OSError, ValueError):  # no real stdout (a notebook...): nothing to silence
+            fd = None
+    _BANNER_DONE = True
+    if fd is None:
+        h = highspy.Highs()
+    else:
+        saved = os.dup(fd)
+        try:
+            with open(os.devnull, "w") as null:
+                os.dup2(null.fileno(), fd)
+                h = highspy.Highs()
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
+    h.setOptionValue("output_flag", False)
+    return h
+
+
+def _scipy_linprog(p: PlanProblem, c, **kw) -> _Result:  # pragma: no cover - only without highspy
+    """The same LP through :func:`scipy.optimize.linprog` (HiGHS inside SciPy), in a worker thread.
+
+    Without ``highspy`` a running solve cannot be cancelled: Ctrl-C returns at
+    once, and the abandoned solve stops at its time limit.
     """
+    import warnings
+
     from scipy.optimize import linprog
 
     options = {} if not math.isfinite(p.time_limit) else {"time_limit": float(p.time_limit)}
@@ -111,13 +165,105 @@ def _linprog(p: PlanProblem, c, **kw):
         except Exception as exc:  # noqa: BLE001 -- handed to the caller's thread, re-raised there
             box["error"] = exc
 
-    worker = threading.Thread(target=work, name="bigplan-highs", daemon=True)
+    warnings.warn("highspy is not installed: an LP solve cannot be cancelled with Ctrl-C (pip install "
+                  "'bigplan[lp]')", RuntimeWarning, stacklevel=3)
+    worker = threading.Thread(target=work, name="bigplan-linprog", daemon=True)
     worker.start()
     while worker.is_alive():
         worker.join(0.05)
     if "error" in box:
         raise box["error"]
-    return box["result"]
+    r = box["result"]
+    msg = "time limit reached" if r.status == 1 else r.message
+    return _Result(status=int(r.status), message=msg, fun=float(r.fun) if r.x is not None else math.nan, x=r.x)
+
+
+def _run_interruptible(h) -> None:
+    """``h.run()`` in a worker thread; Ctrl-C cancels it (at HiGHS's next iteration), joins, re-raises.
+
+    highspy's own ``startSolve``/``joinSolve`` keep their locks on the class,
+    shared by every ``Highs`` object: a Ctrl-C landing inside them can leave a
+    lock held and every later solve in the process waiting forever.  Here each
+    solve has its own thread and stop flag, and HiGHS's interrupt callbacks
+    (called from the solver thread at every simplex / IPM iteration) read it.
+    """
+    import highspy
+
+    stop = threading.Event()
+    box: dict = {}
+
+    def interrupt(event):
+        if stop.is_set():
+            event.interrupt()
+
+    h.cbSimplexInterrupt.subscribe(interrupt)
+    h.cbIpmInterrupt.subscribe(interrupt)
+
+    def work():
+        try:
+            box["status"] = highspy._core._Highs.run(h)  # the C++ run, GIL released while it solves
+        except BaseException as exc:  # noqa: BLE001 -- handed to the caller's thread, re-raised there
+            box["error"] = exc
+
+    worker = threading.Thread(target=work, name="bigplan-highs-solve", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.05)
+    except KeyboardInterrupt:
+        stop.set()
+        while worker.is_alive():  # prompt: HiGHS checks the flag at its next iteration
+            try:
+                worker.join(0.05)
+            except KeyboardInterrupt:  # a second Ctrl-C while it stops: keep waiting, it is stopping
+                continue
+        raise
+    if "error" in box:
+        raise box["error"]
+
+
+def _linprog(p: PlanProblem, c, *, A_ub, b_ub, A_eq, b_eq, bounds) -> _Result:
+    """Minimise ``c v`` s.t. ``A_ub v <= b_ub``, ``A_eq v = b_eq``, ``bounds`` with HiGHS (``highspy``).
+
+    The options are those :func:`scipy.optimize.linprog` (``method="highs"``)
+    passes, so the plans are the ones it gave; ``p.time_limit`` bounds the
+    solve.  The solve runs in HiGHS's worker thread while this thread waits in
+    short slices: Ctrl-C (``KeyboardInterrupt``) cancels the solve through
+    HiGHS's interrupt callbacks, waits for it to stop (at its next iteration)
+    and re-raises, so nothing goes on in the background.
+    """
+    try:
+        import highspy
+    except ImportError:  # pragma: no cover - the lp extra installs highspy; scipy's HiGHS still solves
+        return _scipy_linprog(p, c, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=bounds)
+    A = sp.vstack([A_ub, A_eq], format="csc")
+    inf = highspy.kHighsInf
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = A.shape[1], A.shape[0]
+    lp.col_cost_ = np.asarray(c, dtype=np.float64)
+    lo, hi = np.asarray(bounds[:, 0], dtype=np.float64), np.asarray(bounds[:, 1], dtype=np.float64)
+    lp.col_lower_ = np.where(np.isinf(lo), -inf, lo)
+    lp.col_upper_ = np.where(np.isinf(hi), inf, hi)
+    lp.row_lower_ = np.concatenate([np.full(A_ub.shape[0], -inf), b_eq])
+    lp.row_upper_ = np.concatenate([b_ub, b_eq])
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = A.indptr
+    lp.a_matrix_.index_ = A.indices
+    lp.a_matrix_.value_ = A.data
+    h = _new_highs()
+    for name, value in (("presolve", "on"), ("solver", "choose"), ("simplex_strategy", 1),
+                        ("dual_feasibility_tolerance", 1e-7), ("primal_feasibility_tolerance", 1e-7),
+                        ("ipm_optimality_tolerance", 1e-8)):
+        h.setOptionValue(name, value)
+    if math.isfinite(p.time_limit):
+        h.setOptionValue("time_limit", float(p.time_limit))
+    h.passModel(lp)
+    _run_interruptible(h)
+    name = h.getModelStatus().name
+    status = _STATUS.get(name, 4)
+    x = np.asarray(h.getSolution().col_value, dtype=np.float64) if status in (0, 1) else None
+    fun = float(h.getInfo().objective_function_value) if x is not None else math.nan
+    return _Result(status=status, message=f"{_MESSAGES.get(name, 'HiGHS model status')} ({name})", fun=fun, x=x)
 
 
 def _build(p: PlanProblem, K1: np.ndarray) -> _LP:

@@ -24,6 +24,7 @@ from .._options import check_int, check_real, check_rtol
 from ..economy import Economy
 from ..errors import InvalidDemandError, InvalidPlanError, ShapeError
 from .common import SolveTally, depreciation_of, plan_option, require_capital
+from .labour import labour_supply_path
 
 __all__ = ["METHODS", "TERMINALS", "PlanOutcome", "PlanProblem", "Run", "horizon_periods"]
 
@@ -66,6 +67,10 @@ class PlanProblem:
         Capacity sweeps allowed (``"capacity"``).
     time_limit : float
         Seconds HiGHS may run per phase (``"lp"``).
+    shift_cache : dict or None
+        Shifted economies ``A + B diag(s)`` shared between plans of one
+        economy (the proposals of a report re-plan the same shifts; a shifted
+        economy keeps its factorisation); None: one per run.
     shortfall_tol : float
         Shortfalls below ``shortfall_tol * max(output of the period)`` are rounding.
     """
@@ -90,6 +95,7 @@ class PlanProblem:
     max_sweeps: int
     shortfall_tol: float
     time_limit: float = 600.0
+    shift_cache: dict | None = None
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -147,6 +153,7 @@ class PlanProblem:
         max_n_exact: int = 2000,
         max_lp_variables: int = 2_000_000,
         time_limit: float = 600.0,
+        shift_cache: dict | None = None,
     ) -> PlanProblem:
         """Validate :func:`bigplan.dynamic.plan`'s arguments (same names, same meaning)."""
         require_capital(economy)
@@ -200,6 +207,7 @@ class PlanProblem:
             terminal_growth_default=terminal == "growth" and terminal_growth is None, expected_growth=g_expect,
             mean_growth=g_mean, last_growth=g_last, backend=backend, solver=solver, rtol=float(rtol),
             expectation_rtol=exp_rtol, max_sweeps=int(sweeps), shortfall_tol=stol, time_limit=time_limit,
+            shift_cache=shift_cache,
         )
 
 
@@ -210,6 +218,11 @@ class Run:
     tally: SolveTally = field(default_factory=SolveTally)
     shifted: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
+
+    @classmethod
+    def of(cls, problem: PlanProblem, **kw) -> Run:
+        """A run of ``problem``: its shifted economies go to the problem's shared cache when it has one."""
+        return cls(shifted=problem.shift_cache if problem.shift_cache is not None else {}, **kw)
 
 
 @dataclass(frozen=True, eq=False)
@@ -323,34 +336,8 @@ def _consumption_path(economy: Economy, consumption, horizon, growth) -> tuple[n
 
 
 def _labour_supply_path(economy: Economy, labour_supply, T: int) -> np.ndarray | None:
-    """Labour available per period and kind, ``(T, m)``, or None."""
-    if economy.labour is None:
-        if labour_supply is not None:
-            raise ShapeError("labour_supply given but the economy has no labour coefficients")
-        return None
-    m = economy.labour.shape[0]
-    ls = economy.labour_supply if labour_supply is None else labour_supply
-    if ls is None:
-        return None
-    raw = np.asarray(to_host(ls))
-    if raw.dtype.kind not in "biuf":
-        raise InvalidDemandError(f"labour_supply must be real numbers, got dtype {raw.dtype}")
-    arr = raw.astype(np.float64)
-    if arr.ndim == 0:
-        if m != 1:
-            raise ShapeError(f"labour_supply needs one number per labour kind ({m})")
-        arr = np.full((T, 1), float(arr))
-    elif arr.ndim == 1:
-        if arr.shape == (m,):
-            arr = np.broadcast_to(arr, (T, m)).copy()
-        elif m == 1 and arr.shape == (T,):
-            arr = arr[:, None].copy()
-        else:
-            raise ShapeError(f"labour_supply must have shape ({m},) or (T={T}, {m}), got {arr.shape}")
-    elif arr.shape != (T, m):
-        raise ShapeError(f"labour_supply must have shape ({m},) or (T={T}, {m}), got {arr.shape}")
-    check_finite(arr, "labour_supply", lo=0.0, error=InvalidDemandError)
-    return arr
+    """Labour available per period and kind, ``(T, m)``, or None (aligned by kind name: see ``labour.py``)."""
+    return labour_supply_path(economy, labour_supply, T)
 
 
 def _aggregate_growth(C: np.ndarray) -> tuple[float, float]:

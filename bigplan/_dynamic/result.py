@@ -19,6 +19,7 @@ from .._inputs import product_labels
 from ..economy import Economy
 from ..errors import InvalidOptionError
 from .common import depreciation_of
+from .labour import labour_units
 from .problem import PlanOutcome, PlanProblem
 
 __all__ = ["DynamicPlan", "assemble"]
@@ -301,10 +302,11 @@ class DynamicPlan(WithEvidence):
                 )
                 parts.append(f"{len(sub)} products short of capacity ({why}; largest: {worst})")
             lsub = lb[lb["period"] == t]
+            units = dict(zip(self.economy.labour_names or (), labour_units(self.economy)))
             for _, row in lsub.iterrows():
                 parts.append(
                     f"labour {row['labour']!r}: needs {row['required']:.6g}, {row['available']:.6g} available "
-                    f"(short {row['shortfall']:.6g})"
+                    f"(short {row['shortfall']:.6g}) [{units.get(row['labour'], 'unit not stated')}]"
                 )
             if parts:
                 lines.append(f"  period {t}: " + "; ".join(parts))

@@ -33,6 +33,7 @@ from ..errors import (
     StoreError,
     StoreVersionError,
     UnknownProductError,
+    UnknownVersionError,
 )
 from .objects import OBJECTS, ObjectInfo, fsync_dir, now, read_npy
 
@@ -362,7 +363,7 @@ class Ledger:
         if v < 0:
             v = head + 1 + v
         if not 1 <= v <= head:
-            raise StoreError(f"no version {version} in this store; versions are 1..{head}")
+            raise UnknownVersionError(f"no version {version} in this store; versions are 1..{head}")
         return v
 
     @staticmethod
@@ -469,11 +470,16 @@ class Ledger:
             for d, o in con.execute("SELECT demand, output FROM plans"):
                 used.add(d)
                 if o:
-                    used.add(o)
+                    used.add(str(o).partition(":")[0])  # a column of a block object: "digest:j"
             r = con.execute("SELECT value FROM meta WHERE key='sectors'").fetchone()
             if r:
                 d = loads(r[0], "the sector mapping")
                 used.update([d["codes"], d["names"]])
+            r = con.execute("SELECT value FROM meta WHERE key='values'").fetchone()
+            if r:
+                used.add(loads(r[0], "the labour values")["ref"])
+            for (v,) in con.execute("SELECT value FROM meta WHERE key LIKE 'dynamic:%'"):
+                used.update(loads(v, "a dynamic plan")["arrays"].values())
             stale = [row for row in con.execute("SELECT digest, path FROM objects") if row[0] not in used]
             for d, _ in stale:
                 con.execute("DELETE FROM objects WHERE digest=?", (d,))

@@ -70,6 +70,7 @@ class States:
         self.snapshot_changes = int(snapshot_changes)
         self._states: OrderedDict[int, State] = OrderedDict()
         self._economies: OrderedDict[int, Economy] = OrderedDict()
+        self.plan_cache: dict = {}  # the stored plans' blocks in memory (see bigplan._store.plans)
 
     @staticmethod
     def check(snapshot_every: int, snapshot_changes: int) -> None:
@@ -136,6 +137,11 @@ class States:
                     self._economies.popitem(last=False)
                 return eco
 
+    def cached_economy(self, version: int) -> Economy | None:
+        """The economy of ``version`` when it is in memory (None otherwise; nothing is built)."""
+        with self.lock:
+            return self._economies.get(version)
+
     def latest(self, con) -> State:
         """The state of the head version (a :class:`StoreError` for an empty store)."""
         return self.state(con, self.led.check_version(con, None))
@@ -195,6 +201,7 @@ class States:
             dtype=np.dtype(meta["dtype"]),
             labels=labels_index(arrays.get("labels")),
             labour_names=tuple(meta["labour_names"]) if meta.get("labour_names") is not None else None,
+            labour_units=tuple(meta["labour_units"]) if meta.get("labour_units") is not None else None,
             A=csr("A"),
             colsum=arrays["colsum"],
             capital=csr("capital"),
@@ -255,6 +262,7 @@ class States:
             "n": st.n,
             "dtype": st.dtype.str,
             "labour_names": list(st.labour_names) if st.labour_names is not None else None,
+            "labour_units": list(st.labour_units) if st.labour_units is not None else None,
             "has_stocks": st.has_stocks,
             "has_capacity": st.has_capacity,
         }

@@ -95,6 +95,7 @@ class State:
     # coefficient changes not yet merged into ``A`` (keys row * n + col; 0 removes an entry)
     A_over: Keyed = field(default_factory=Keyed.empty, compare=False)
     memo: dict = field(default_factory=dict, compare=False)
+    labour_units: tuple | None = None  # one unit per labour kind (hours, persons, money), when stated
 
     def A_csr(self) -> sp.csr_matrix:
         """``A`` with the pending changes merged (computed once per state)."""
@@ -136,6 +137,9 @@ class State:
             labour_supply=self.labour_supply,
             dtype=self.dtype,
         )
+        units = self.labour_units
+        if units is not None and self.labour is not None and len(units) == np.atleast_2d(self.labour).shape[0]:
+            kwargs["labour_units"] = units  # (dropped when labour kinds were added since: the unit is unknown)
         cert = self.productivity
         if not (cert.upper < 1.0):  # pragma: no cover - every stored version is certified
             return Economy(self.A_csr(), self.labour, check=True, **kwargs)
@@ -162,6 +166,7 @@ def state_of_economy(eco: Economy, version: int) -> State:
 
     return State(
         version=version, n=n, dtype=eco.dtype, labels=eco.labels, labour_names=eco.labour_names,
+        labour_units=getattr(eco, "labour_units", None),
         A=frozen_csr(eco.A), colsum=colsum, capital=None if eco.capital is None else frozen_csr(eco.capital),
         labour=eco.labour, depreciation=eco.depreciation, labour_supply=eco.labour_supply,
         stocks=dense_keyed(eco.stocks), capacity=dense_keyed(eco.capacity),

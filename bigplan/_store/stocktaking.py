@@ -134,3 +134,9 @@ def inventory(states: States, version: int | None, by: str) -> pd.DataFrame:
         names=["unit", "product"],
     )
     return pd.DataFrame({"stock": st.stocks.get(keys), "capacity": st.capacity.get(keys)}, index=idx)
+
+
+def units(led) -> list[str]:
+    """Names of the reporting units known to the store."""
+    with led.read() as con:
+        return [r[0] for r in con.execute("SELECT name FROM units ORDER BY id")]

@@ -78,22 +78,27 @@ from typing import TYPE_CHECKING, Union
 import numpy as np
 import pandas as pd
 
-from .errors import (
+from ..errors import (
     BEAFormatError,
     InvalidEconomyError,
+    InvalidOptionError,
     LabelError,
+    MissingFileError,
     NotProductiveError,
     ShapeError,
 )
 
+from .margins import distribute_margins
+
 if TYPE_CHECKING:  # pragma: no cover
-    from .economy import Economy
+    from ..economy import Economy
 
 __all__ = [
     "BEATables",
     "BEAFormatError",
     "BEA_LEVELS",
     "FINAL_DEMAND_CATEGORIES",
+    "BEA_LABOUR_UNIT",
     "read_bea_tables",
     "bea_tables",
     "technical_coefficients",
@@ -110,6 +115,9 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 #: Levels of detail shipped with the package.
 BEA_LEVELS = (15, 71)
+
+#: Unit of the BEA economy's only labour row: the tables record pay, not hours or persons.
+BEA_LABOUR_UNIT = "million USD (compensation of employees)"
 
 #: Columns of the final-demand tables, in this order.
 FINAL_DEMAND_CATEGORIES = (
@@ -259,8 +267,10 @@ def _norm(label: object) -> str:
 def _read_csv(path: PathLike, what: str) -> pd.DataFrame:
     """Read one BEA CSV as strings, row labels in the first column."""
     p = Path(path)
+    if p.is_dir():
+        raise MissingFileError(f"BEA {what} table {p} is a directory, not a CSV file; give the table's file")
     if not p.is_file():
-        raise FileNotFoundError(f"BEA {what} table not found: {p}")
+        raise MissingFileError(f"BEA {what} table not found: {p}")
     try:
         raw = pd.read_csv(p, index_col=0, dtype=str, keep_default_na=False, na_filter=False)
     except pd.errors.EmptyDataError as exc:
@@ -378,8 +388,8 @@ def read_bea_tables(use_csv: PathLike, make_csv: PathLike) -> BEATables:
 
     Raises
     ------
-    FileNotFoundError
-        A file does not exist.
+    MissingFileError
+        A file does not exist (a ``FileNotFoundError``), or is a directory.
     BEAFormatError
         A cell other than a number or ``---``; a file that is not a CSV table.
     LabelError
@@ -389,7 +399,7 @@ def read_bea_tables(use_csv: PathLike, make_csv: PathLike) -> BEATables:
         differ between the two tables.
     ShapeError
         The two tables disagree on the number of industries.
-    ValueError
+    BEAFormatError
         The make table's industry totals do not match the use table's industry output.
     """
     use_path, make_path = str(use_csv), str(make_csv)
@@ -497,7 +507,7 @@ def read_bea_tables(use_csv: PathLike, make_csv: PathLike) -> BEATables:
     off = np.abs(g_make.to_numpy() - g.to_numpy()) > tol
     if off.any():
         i = int(np.argmax(np.abs(g_make.to_numpy() - g.to_numpy())))
-        raise ValueError(
+        raise BEAFormatError(
             f"the make table {make_path} does not add up to the industry output of the use table "
             f"{use_path} for {int(off.sum())} industries (worst: {ind_idx[i]!r}, {g_make.iloc[i]:.0f} vs "
             f"{g.iloc[i]:.0f}); is a row missing or the table transposed?"
@@ -660,7 +670,7 @@ def final_demand_table(tables: BEATables) -> pd.DataFrame:
 
 def _check_level(level: int) -> int:
     if isinstance(level, bool) or not isinstance(level, (int, np.integer)):
-        raise ValueError(f"level must be an integer ({' or '.join(map(str, BEA_LEVELS))}), got {level!r}")
+        raise InvalidOptionError(f"level must be an integer ({' or '.join(map(str, BEA_LEVELS))}), got {level!r}")
     return int(level)
 
 
@@ -669,10 +679,10 @@ def _read_level(level: int, path: PathLike | None) -> BEATables:
     if path is not None:
         folder = Path(path)
         if not folder.is_dir():
-            raise FileNotFoundError(f"no folder {folder} (expected one holding {names[0]} and {names[1]})")
+            raise MissingFileError(f"no folder {folder} (expected one holding {names[0]} and {names[1]})")
         return read_bea_tables(folder / names[0], folder / names[1])
     if level not in BEA_LEVELS:
-        raise ValueError(f"no packaged BEA tables at level {level}; choose one of {BEA_LEVELS}")
+        raise InvalidOptionError(f"no packaged BEA tables at level {level}; choose one of {BEA_LEVELS}")
     base = resources.files("bigplan") / "data" / "bea"
     with ExitStack() as stack:
         files = [stack.enter_context(resources.as_file(base / n)) for n in names]
@@ -744,6 +754,9 @@ def bea_economy(level: int = 71, *, path: PathLike | None = None) -> "Economy":
         ``A`` as in :func:`technical_coefficients`, one labour row
         ``"compensation"`` (dollars of compensation of employees per dollar of
         output), labels the BEA commodity codes (names: :func:`bea_product_names`).
+        The BEA tables give no hours or persons: labour is measured in money,
+        ``labour_units == (BEA_LABOUR_UNIT,)`` = ``("million USD (compensation of employees)",)``,
+        and reports print that unit.
 
     Examples
     --------
@@ -752,13 +765,14 @@ def bea_economy(level: int = 71, *, path: PathLike | None = None) -> "Economy":
     >>> e.n, e.labels[0]
     (71, '111CA')
     """
-    from .economy import Economy
+    from ..economy import Economy
 
     d = _derived(level, path)
-    return Economy(np.array(d.A), labour=np.array(d.labour), labels=d.labels, labour_names=["compensation"])
+    return Economy(np.array(d.A), labour=np.array(d.labour), labels=d.labels, labour_names=["compensation"],
+                   labour_units=BEA_LABOUR_UNIT)
 
 
-def bea_final_demand(level: int = 71, *, path: PathLike | None = None) -> pd.DataFrame:
+def bea_final_demand(level: int = 71, *, path: PathLike | None = None, margins: str = "separate") -> pd.DataFrame:
     """2021 final demand of the BEA economy, products x categories (millions of USD).
 
     Columns are :data:`FINAL_DEMAND_CATEGORIES`; the row sums are the total
@@ -770,13 +784,21 @@ def bea_final_demand(level: int = 71, *, path: PathLike | None = None) -> pd.Dat
     level : {71, 15}
     path : str or os.PathLike, optional
         Folder with ``use_{level}.csv`` and ``make_{level}.csv``; default: the packaged tables.
+    margins : {"separate", "distribute"}
+        ``"separate"``: trade and transport margins and net taxes in their own column
+        ``margins_and_taxes``; ``"distribute"``: every category carries its share of it (no such
+        column), so ``consumption`` alone is a complete plan that buys retail, wholesale and
+        transport with its goods (:func:`bigplan.io.margins.distribute_margins`).
 
     Returns
     -------
     pandas.DataFrame
         A fresh copy; modifying it does not affect later calls.
     """
-    return _derived(level, path).final_demand.copy(deep=True)
+    if margins not in ("separate", "distribute"):
+        raise InvalidOptionError(f"margins must be 'separate' or 'distribute', got {margins!r}")
+    fd = _derived(level, path).final_demand.copy(deep=True)
+    return distribute_margins(fd) if margins == "distribute" else fd
 
 
 def bea_product_names(level: int = 71, *, path: PathLike | None = None) -> pd.Series:

@@ -1,12 +1,4 @@
-"""Stock flows and the consumer-demand correction loop.
-
-When actual consumer demand differs from the plan, stocks fall or rise, prices
-move away from labour values for a while and output is readjusted (with
-everything upstream) until stocks are back on target and prices equal values
-again: :func:`simulate_consumer_demand`.  :func:`stock_change` is the stock
-identity of one period (production - intermediate use - final use).  Built on
-the static layer; :mod:`bigplan.inventory` re-exports both.
-"""
+"""The consumer-demand correction loop as a loop over :func:`consumer_step`: :func:`simulate_consumer_demand`."""
 
 from __future__ import annotations
 
@@ -17,70 +9,30 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._inputs import check_finite, product_positions, product_vector
-from ._options import check_int, check_real
-from .economy import Economy
-from .errors import (
+from .._inputs import check_finite, product_positions, product_vector
+from .._options import check_choice, check_int, check_real
+from ..economy import Economy
+from ..errors import (
+    ConvergenceError,
     InvalidDemandError,
-    InvalidEconomyError,
     InvalidOptionError,
     LabelError,
     ShapeError,
 )
-from .static import labour_values, solve_output
+from ..static import solve_output
+from .diagnosis import Diagnosis, diagnose
+from .rule import StepRule
+from .step import consumer_step, default_values, relative_shortfall
 
-__all__ = ["ConsumerCorrection", "simulate_consumer_demand", "stock_change"]
-
-
-# ---------------------------------------------------------------------------
-# stock flows
-# ---------------------------------------------------------------------------
-def stock_change(economy: Economy, output: Any, final_use: Any = None) -> np.ndarray:
-    """Change of stocks over a period: production - intermediate use - final use.
-
-    Parameters
-    ----------
-    economy : Economy
-    output : array_like (n,), pandas.Series or mapping ``{product: quantity}``
-        Gross output produced in the period (aligned by label; every product given).
-    final_use : same forms, optional
-        Consumption, investment and exports taken in the period.
-
-    Returns
-    -------
-    numpy.ndarray, shape (n,)
-        ``output - A @ output - final_use``; pass its positive part as production
-        and negative part as use to :meth:`Store.record_flows`.
-
-    Raises
-    ------
-    UnknownProductError, LabelError
-        Labelled input names a product the economy lacks, or lacks one.
-    ShapeError, InvalidDemandError
-        The wrong length, or NaN or infinite quantities.
-
-    Examples
-    --------
-    >>> import numpy as np, bigplan
-    >>> e = bigplan.Economy(np.array([[0.1, 0.3], [0.2, 0.1]]))
-    >>> stock_change(e, [10.0, 5.0], [7.0, 2.0]).round(6).tolist()
-    [0.5, 0.5]
-    """
-    x = product_vector(economy, output, "output", lo=None)
-    f = np.zeros(economy.n) if final_use is None else product_vector(economy, final_use, "final_use", lo=None)
-    use = economy.A @ x
-    return x - use - f
+__all__ = ["ConsumerCorrection", "simulate_consumer_demand"]
 
 
-# ---------------------------------------------------------------------------
-# the consumer-demand correction loop
-# ---------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False, repr=False)
 class ConsumerCorrection:
     """Periods of the consumer-demand correction loop (:func:`simulate_consumer_demand`).
 
-    Arrays have one row per period (``stocks`` one more: the opening stocks) and
-    one column per recorded product.
+    Arrays have one row per period (``stocks`` and ``backlog`` one more: the
+    opening values) and one column per recorded product.
 
     Attributes
     ----------
@@ -89,33 +41,47 @@ class ConsumerCorrection:
     values : numpy.ndarray
         Their labour values.
     target : numpy.ndarray
-        Their target stocks.
+        Their target stocks (0: kept without stock).
     stocks : numpy.ndarray, shape (T + 1, r)
         Opening stocks of every period, and the closing stocks.
+    backlog : numpy.ndarray, shape (T + 1, r)
+        Unmet demand carried into every period (and out of the last).
     prices : numpy.ndarray, shape (T, r)
         Temporary prices (in labour time); ``prices / values`` is the signal.
+    orders : numpy.ndarray, shape (T, r)
+        New demand of the period at its price.
     demand, sales, unmet : numpy.ndarray, shape (T, r)
-        Quantity demanded at the period's price, sold, and not met.
+        Quantity wanted in the period (orders plus the backlog carried in), sold,
+        and not met (carried forward where a backlog is kept, else lost).
     final_target : numpy.ndarray, shape (T, r)
         The net output planned for the period (final demand incl. stock rebuilding).
     output, output_adjustment, intermediate_use : numpy.ndarray, shape (T, r)
         Gross output, its change from the original plan, and its use as inputs.
+    shortfall : numpy.ndarray, shape (T, r)
+        ``(stock target - stock + backlog) / max(stock target, orders + backlog)``
+        at each step: the signal the rule acts on.
     other_final_use : numpy.ndarray, shape (r,)
         Non-consumer final use per period (investment, exports...).
     stock_gap, price_gap : numpy.ndarray
-        Over *all* products: ``max |S - S*| / S*`` at each opening (T + 1) and
-        ``max |p / v - 1|`` in each period (T).
+        Over *all* products: ``max |S - B - S*| / S*`` at each opening (T + 1;
+        ``/ 1`` where ``S* = 0``) and ``max |p / v - 1|`` in each period (T).
     converged : bool
-        Stocks back on target (and prices at values) within ``tol`` at the end.
+        Stocks back on target and backlogs cleared (and prices at values) within ``tol`` at the end.
     converged_at : int or None
         First period from which the stocks stayed within ``tol`` of target.
+    diagnosis : Diagnosis
+        Which recorded products did not settle, their oscillation and its likely cause.
+    rule : StepRule
+        The rule of every step.
     """
 
     products: pd.Index
     values: np.ndarray
     target: np.ndarray
     stocks: np.ndarray
+    backlog: np.ndarray
     prices: np.ndarray
+    orders: np.ndarray
     demand: np.ndarray
     sales: np.ndarray
     unmet: np.ndarray
@@ -123,12 +89,15 @@ class ConsumerCorrection:
     output: np.ndarray
     output_adjustment: np.ndarray
     intermediate_use: np.ndarray
+    shortfall: np.ndarray
     other_final_use: np.ndarray
     stock_gap: np.ndarray
     price_gap: np.ndarray
     converged: bool
     converged_at: int | None
     tol: float
+    diagnosis: Diagnosis
+    rule: StepRule
 
     @property
     def periods(self) -> int:
@@ -136,10 +105,18 @@ class ConsumerCorrection:
 
     def frame(self, what: str = "stocks") -> pd.DataFrame:
         """One trajectory (``"stocks"``, ``"prices"``, ``"output_adjustment"``...) as periods x products."""
-        arr = getattr(self, what)
+        arr = getattr(self, what, None)
         if not isinstance(arr, np.ndarray) or arr.ndim != 2:
             raise InvalidOptionError(f"{what!r} is not a per-period array of this result")
         return pd.DataFrame(arr, columns=self.products, index=pd.RangeIndex(arr.shape[0], name="period"))
+
+    def to_frame(self) -> pd.DataFrame:
+        """The last period per recorded product: value, price ratio, target, stock, backlog, output, cause."""
+        return pd.DataFrame({
+            "value": self.values, "price_ratio": self.prices[-1] / np.where(self.values > 0, self.values, 1.0),
+            "final_target": self.final_target[-1], "stock": self.stocks[-1], "stock_target": self.target,
+            "backlog": self.backlog[-1], "output": self.output[-1], "cause": self.diagnosis.cause,
+        }, index=self.products)
 
     def __repr__(self) -> str:
         state = f"converged at period {self.converged_at}" if self.converged else "NOT converged"
@@ -180,6 +157,23 @@ def _per_period(economy: Economy, frame: pd.DataFrame, periods: int) -> np.ndarr
     return out
 
 
+def _actual(economy: Economy, actual: Any, periods: int):
+    """Actual demand at value prices as a function of the period."""
+    if callable(actual):
+        return lambda t: _vector(economy, actual(t), f"actual demand of period {t}")
+    arr = None if isinstance(actual, (pd.Series, Mapping)) else np.asarray(actual)
+    if isinstance(actual, pd.DataFrame):
+        arr = _per_period(economy, actual, periods)
+    if arr is not None and arr.ndim == 2:
+        if arr.shape != (periods, economy.n):
+            raise ShapeError(f"actual demand per period must have shape ({periods}, {economy.n}), got {arr.shape}")
+        arr = arr.astype(np.float64)
+        check_finite(arr, "actual demand per period", lo=0.0, error=InvalidDemandError)
+        return lambda t: arr[t]
+    a_const = _vector(economy, actual, "actual demand")
+    return lambda t: a_const
+
+
 def simulate_consumer_demand(
     economy: Economy,
     planned: Any,
@@ -198,33 +192,34 @@ def simulate_consumer_demand(
     backend: Any = "auto",
     rtol: float = 1e-12,
     record: Any = None,
+    rule: StepRule | None = None,
+    backlog: str = "stockless",
 ) -> ConsumerCorrection:
     """Simulate the correction of consumer-goods output when actual demand differs from the plan.
 
-    The model, per period ``t`` (vectors over products; ``v`` labour values,
-    ``S*`` target stocks, ``y_o`` other final use, ``tau = adjustment``,
-    ``kappa = price_response``, ``eps = elasticity``):
+    A loop over :func:`consumer_step`.  Per period ``t`` (vectors over products;
+    ``v`` labour values, ``S*`` target stocks, ``B`` backlog, ``y_o`` other final
+    use, ``eps = elasticity``):
 
-    1. **Price.**  Shops price each good at its labour value, marked up or down
-       while its stock is off target:
-       ``p_t = v * max(1 + kappa * (S* - S_t) / S*, min_price)``.
-    2. **Demand** at that price: ``d_t = a_t * (p_t / v) ** -eps``, where ``a_t``
-       is the actual demand at value prices (the ``actual`` argument).
-    3. **Plan.**  The planners set the period's final-demand target from the
-       demand they expect at value prices (``c_0`` = the plan, then the last
-       observed demand at value prices ``d_{t-1} (p_{t-1} / v) ** eps``) plus a
-       stock correction: ``f_t = max(y_o + c_t + (S* - S_t) / tau, 0)``.  Since
-       ``(S* - S_t) / tau`` is proportional to ``p_t / v - 1``, output is
-       expanded exactly where the price stands above the value.
-    4. **Production** with everything upstream: ``x_t = (I - A)^-1 f_t``
-       (:func:`~bigplan.solve_output`, warm-started from ``x_{t-1}``).
-    5. **Sales and stocks.**  ``s_t = min(d_t, S_t + x_t - A x_t - y_o)`` and
-       ``S_{t+1} = S_t + x_t - A x_t - y_o - s_t``: stocks change by production
-       minus intermediate use minus final use, exactly.
+    1. **Step.**  From last period's sales, orders, the opening stocks and
+       backlog and last targets, :func:`consumer_step` sets the period's price
+       ratio ``r_t`` and final-demand target ``f_t`` and solves the gross output
+       ``x_t = (I - A)^-1 f_t`` (warm-started from ``x_{t-1}``).  Period 0 starts
+       from the plan: orders and targets equal ``planned``.
+    2. **Demand** at that price: ``d_t = a_t * r_t ** -eps``, where ``a_t`` is the
+       actual demand at value prices (``actual``); wanted: ``d_t + B_t``.
+    3. **Sales and stocks.**  ``s_t = min(d_t + B_t, S_t + x_t - A x_t - y_o)``
+       and ``S_{t+1} = S_t + x_t - A x_t - y_o - s_t``: stocks change by
+       production minus intermediate use minus final use, exactly.  Unmet demand
+       is carried forward as backlog ``B_{t+1}`` for the products chosen by
+       ``backlog`` (by default those without a stock target, so that they still
+       get a price and target signal) and lost for the others.
 
-    After a lasting change of demand the stock gap ``e = S - S*`` shrinks by
-    about ``1 - 1/tau - eps * kappa * a / S*`` per period, so stocks return to
-    target and prices to values (for ``tau >= 1`` and moderate ``eps * kappa``).
+    The default rule, ``StepRule(gain=1/adjustment, price_response=price_response,
+    min_price=min_price)``, is stable for every buffer ratio while
+    ``1/adjustment < 2 - 2 * elasticity * price_response`` (see :class:`StepRule`):
+    with the defaults for any elasticity below 1.5, buffers of a fraction of a
+    period's demand included.
 
     Parameters
     ----------
@@ -247,25 +242,40 @@ def simulate_consumer_demand(
     values : array_like (n,), optional
         Labour values (default :func:`~bigplan.labour_values`, summed over labour kinds).
     adjustment : float
-        ``tau >= 1``: periods over which a stock gap is made good.
+        ``tau >= 1``: periods over which a stock gap is made good (``gain = 1 / tau``).
     price_response : float
-        ``kappa >= 0``: relative price change per relative stock gap.
+        ``kappa >= 0``: relative price change per relative shortfall.
     elasticity : float
         ``eps >= 0``: price elasticity of consumer demand.
     min_price : float
         Lowest price, as a fraction of the value (in (0, 1]).
     tol : float
-        Convergence tolerance on ``max |S - S*| / S*``.
+        Convergence tolerance on ``max |S - B - S*| / S*``.
     backend : str
     rtol : float
         Tolerance of each period's solve.
     record : sequence, optional
         Products to record (labels or positions).  Default: all when ``n <=
         20000``, else those with planned or actual consumer demand.
+    rule : StepRule, optional
+        Overrides ``adjustment``, ``price_response`` and ``min_price``.
+    backlog : {"stockless", "all", "none"}
+        Which products carry unmet demand forward.
 
     Returns
     -------
     ConsumerCorrection
+
+    Raises
+    ------
+    InvalidOptionError
+        Bad periods, tolerances or rule parameters.
+    InvalidDemandError, ShapeError, UnknownProductError, LabelError
+        Bad demand, stocks or labels.
+    InvalidEconomyError
+        No labour coefficients and no ``values``.
+    ConvergenceError
+        A period's solve missed its tolerance.
 
     Examples
     --------
@@ -282,94 +292,93 @@ def simulate_consumer_demand(
         check_real(val, nm, lo=lo)
     check_real(min_price, "min_price", lo=0.0, hi=1.0, lo_open=True)
     check_real(tol, "tol", lo=0.0, lo_open=True)
+    check_choice(backlog, "backlog", ("stockless", "all", "none"))
+    if rule is None:
+        rule = StepRule(gain=1.0 / adjustment, price_response=price_response, min_price=min_price)
+    elif not isinstance(rule, StepRule):
+        raise InvalidOptionError(f"rule must be a StepRule, got {type(rule).__name__}")
     c_plan = _vector(economy, planned, "planned demand")
     y_o = np.zeros(n) if other_final is None else _vector(economy, other_final, "other final use")
-    if callable(actual):
-        def act(t):
-            return _vector(economy, actual(t), f"actual demand of period {t}")
-    else:
-        arr = None if isinstance(actual, (pd.Series, Mapping)) else np.asarray(actual)
-        if isinstance(actual, pd.DataFrame):
-            arr = _per_period(economy, actual, periods)
-        if arr is not None and arr.ndim == 2:
-            if arr.shape != (periods, n):
-                raise ShapeError(f"actual demand per period must have shape ({periods}, {n}), got {arr.shape}")
-            arr = arr.astype(np.float64)
-            check_finite(arr, "actual demand per period", lo=0.0, error=InvalidDemandError)
-
-            def act(t):
-                return arr[t]
-        else:
-            a_const = _vector(economy, actual, "actual demand")
-
-            def act(t):
-                return a_const
+    act = _actual(economy, actual, periods)
     if target_stocks is None:
         target = economy.stocks.astype(np.float64) if economy.stocks is not None else c_plan.copy()
     else:
         target = _vector(economy, target_stocks, "target stocks")
     S = target.copy() if initial_stocks is None else _vector(economy, initial_stocks, "initial stocks").copy()
-    if values is None:
-        if economy.labour is None:
-            raise InvalidEconomyError("this economy has no labour coefficients; pass values=... (labour values)")
-        vv = np.asarray(labour_values(economy, backend=backend).values, np.float64)
-        v = vv if vv.ndim == 1 else vv.sum(axis=0)
-    else:
-        v = _vector(economy, values, "values")
+    v = default_values(economy, values, backend)
     if record is None:
         rec = np.arange(n) if n <= 20_000 else np.flatnonzero((c_plan > 0) | (act(0) > 0))
     else:
         rec = economy.positions(record)
     labels = economy.labels[rec] if economy.labels is not None else pd.Index(rec)
     denom = np.where(target > 0, target, 1.0)
+    carry = {"stockless": target == 0, "all": np.ones(n, bool), "none": np.zeros(n, bool)}[backlog]
 
     T, r = periods, rec.size
-    out = {k: np.empty((T, r)) for k in ("prices", "demand", "sales", "unmet", "final_target", "output",
-                                         "output_adjustment", "intermediate_use")}
-    stocks = np.empty((T + 1, r))
-    stock_gap = np.empty(T + 1)
-    price_gap = np.empty(T)
+    out = {k: np.empty((T, r)) for k in ("prices", "orders", "demand", "sales", "unmet", "final_target", "output",
+                                         "output_adjustment", "intermediate_use", "shortfall")}
+    stocks, backlogs = np.empty((T + 1, r)), np.zeros((T + 1, r))
+    stock_gap, price_gap = np.empty(T + 1), np.empty(T)
+    B = np.zeros(n)
     stocks[0] = S[rec]
     stock_gap[0] = float(np.max(np.abs(S - target) / denom))
     x_plan = np.asarray(solve_output(economy, y_o + c_plan, backend=backend, rtol=rtol).output, np.float64)
-    x_prev = x_plan
-    c_hat = c_plan.copy()
+    x_prev, sold, orders, last, ratio = x_plan, c_plan, c_plan, c_plan, np.ones(n)
+    over = np.zeros(n, bool)
     A = economy.A
     for t in range(T):
-        a_t = act(t)
-        ratio = np.maximum(1.0 + price_response * (target - S) / denom, min_price)
-        d = a_t * ratio ** (-elasticity)
-        f = np.maximum(y_o + c_hat + (target - S) / adjustment, 0.0)
-        x = np.asarray(solve_output(economy, f, x0=x_prev, backend=backend, rtol=rtol).output, np.float64)
-        x = np.maximum(x, 0.0)
+        st = consumer_step(economy, sales=sold, orders=orders, stocks=np.maximum(S, 0.0), backlog=B, targets=last,
+                           stock_targets=target, price_ratio=ratio, values=v,
+                           other_final=None if other_final is None else y_o, rule=rule, x0=x_prev,
+                           backend=backend, rtol=rtol)
+        if not st.converged:
+            raise ConvergenceError(f"the solve of period {t} missed rtol={rtol:g}: {st.evidence.describe()}",
+                                   residual=st.residual, iterations=st.iterations)
+        if len(st.over_capacity):
+            over[economy.positions(list(st.over_capacity))] = True
+        ratio = st.price_ratio
+        x = np.maximum(st.output, 0.0)
+        d = act(t) * ratio ** (-elasticity)
+        wanted = d + B
         inter = np.asarray(A @ x, dtype=np.float64)
         available = S + x - inter - y_o
-        s = np.minimum(d, np.maximum(available, 0.0))
+        s = np.minimum(wanted, np.maximum(available, 0.0))
         S_next = S + x - inter - y_o - s
-        for k_, val in (("prices", v * ratio), ("demand", d), ("sales", s), ("unmet", d - s), ("final_target", f),
-                        ("output", x), ("output_adjustment", x - x_plan), ("intermediate_use", inter)):
+        unmet = wanted - s
+        rel = relative_shortfall(st.shortfall, target, orders, B)
+        for k_, val in (("prices", v * ratio), ("orders", d), ("demand", wanted), ("sales", s), ("unmet", unmet),
+                        ("final_target", st.final_demand), ("output", x), ("output_adjustment", x - x_plan),
+                        ("intermediate_use", inter), ("shortfall", rel)):
             out[k_][t] = val[rec]
         price_gap[t] = float(np.max(np.abs(ratio - 1.0)))
-        c_hat = d * ratio ** elasticity  # the demand observed, at value prices
-        S = S_next
-        x_prev = x
-        stocks[t + 1] = S[rec]
-        stock_gap[t + 1] = float(np.max(np.abs(S - target) / denom))
+        B = np.where(carry, unmet, 0.0)
+        S, x_prev, sold, orders, last = S_next, x, s, d, st.targets
+        stocks[t + 1], backlogs[t + 1] = S[rec], B[rec]
+        stock_gap[t + 1] = float(np.max(np.abs(S - B - target) / denom))
     within = stock_gap <= tol
     converged_at = None
     if within[-1]:
         bad = np.flatnonzero(~within)
         converged_at = int(bad[-1] + 1) if bad.size else 0
+    final_gap = (np.abs(S - B - target) / denom)[rec]
+    mean_orders = np.maximum(out["orders"][-min(T, 8):].mean(axis=0), 1e-300)
+    diagnosis = diagnose(out["shortfall"], out["prices"] / np.where(v[rec] > 0, v[rec], 1.0)[None, :],
+                         final_gap=final_gap, tol=tol, buffer_ratio=target[rec] / mean_orders,
+                         stocked=target[rec] > 0, backlogged=carry[rec], over_capacity=over[rec], products=labels,
+                         rule=rule, elasticity=elasticity)
     return ConsumerCorrection(
         products=labels,
         values=v[rec],
         target=target[rec],
         stocks=stocks,
+        backlog=backlogs,
         other_final_use=y_o[rec],
         stock_gap=stock_gap,
         price_gap=price_gap,
         converged=bool(within[-1]),
         converged_at=converged_at,
         tol=float(tol),
+        diagnosis=diagnosis,
+        rule=rule,
         **out,
     )

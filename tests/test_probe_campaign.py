@@ -1,0 +1,61 @@
+"""The robustness campaign's static-core probes, in-process: every bad input typed, every valid input right.
+
+The probes are the ones ``benchmarks/probe_campaign.py`` runs in worker processes (Economy, solve_output,
+labour_values, choose_method, with_changes, positions): a bad input must raise a
+:class:`bigplan.errors.BigplanError`; an odd-but-valid input (shuffled labels, int and bool data, float32,
+magnitudes 1e+-200, one product, empty rows, spectral radius 0.999, tuple / MultiIndex labels) must give the
+answer of an independent dense NumPy solve.  Probes that could run long (``hang_prone``) are left to the
+campaign, which has a timeout.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "probe_campaign.py"
+_spec = importlib.util.spec_from_file_location("probe_campaign", _PATH)
+campaign = sys.modules.setdefault("probe_campaign", importlib.util.module_from_spec(_spec))
+if not hasattr(campaign, "all_probes"):
+    _spec.loader.exec_module(campaign)  # dataclasses need the module registered first
+
+# Findings in bigplan/economy.py, reported to its owner (/tmp/requests/probes.md); each still to be typed.
+KNOWN_OPEN = {
+    "Economy:A-ragged",  # NumPy's "inhomogeneous shape" ValueError from _as_csr
+    "Economy:labour-ragged",  # the same from _make_labour
+    "Economy:labels-scalar",  # TypeError 'int' object is not iterable in _make_labels
+    "Economy:labels-unhashable",  # [[1], [2], [3]] accepted as labels
+    "Economy:labels-none-label",  # None accepted as a product label
+    "Economy:labels-nan-label",  # NaN accepted as a product label
+    "Economy:labour_names-string",  # 'ab' taken as two labour names
+    "Economy:labour_supply-str",  # float('x') ValueError
+    "with_changes:bogus-kw",  # Python's TypeError from Economy.__init__
+}
+
+# Typed, but the message names another argument: economy._as_csr says "A" for the capital matrix too (reported).
+KNOWN_UNNAMED = {"Economy:capital-complex", "Economy:capital-str"}
+
+PROBES = [p for p in campaign.all_probes() if p.static and not p.hang_prone]
+
+
+def _param(p):
+    marks = [pytest.mark.xfail(reason="open finding, reported to the owner", strict=False)] if p.id in KNOWN_OPEN else []
+    return pytest.param(p, id=p.id, marks=marks)
+
+
+def test_the_subset_covers_the_static_core():
+    entries = {p.entry for p in PROBES}
+    assert {"Economy", "solve_output", "labour_values", "with_changes"} <= entries
+    assert sum(p.kind == "bad" for p in PROBES) >= 250 and sum(p.kind == "valid" for p in PROBES) >= 100
+
+
+@pytest.mark.parametrize("probe", [_param(p) for p in PROBES])
+def test_probe(probe, tmp_path):
+    res = campaign.run_probe(probe, str(tmp_path))
+    want = "typed" if probe.kind == "bad" else "ok"
+    assert res["outcome"] == want, f"{campaign.repro(probe)}\n-> {res['outcome']}: {res['message']}"
+    if probe.id not in KNOWN_UNNAMED:  # a refusal names the argument it refuses
+        assert res.get("names_argument", True), f"{probe.code}\n-> message does not name {res['argument']!r}: {res['message']}"
