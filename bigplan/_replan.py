@@ -32,6 +32,7 @@ cold solve (every plan's relative residual is at most ``rtol``), on any backend.
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,7 +45,8 @@ import scipy.sparse as sp
 from ._evidence import Evidence, Status, WithEvidence
 from ._inputs import plan_block, product_positions
 from ._krylov_ops import krylov_backend
-from ._options import check_real, check_rtol
+from ._methods import working_dtype
+from ._options import check_int, check_real, check_rtol
 from .backend import get_backend
 from .economy import Economy
 from .errors import ConvergenceError, InvalidOptionError, LabelError, ShapeError
@@ -56,7 +58,8 @@ __all__ = ["Correction", "ReplanReport", "Replanner", "replan", "sector_codes"]
 _DENSE_BELOW = 2000  # like Auto: below this a dense LU re-solve is exact and cheap
 _STAGE_RTOL = 3e-6  # what a float32 Krylov solve reliably reaches (inner_dtype=float32)
 _NO_RTOL = 1e-300  # the correction stages stop on atol (the scaled budget) alone; rtol must be > 0
-_METHODS = ("auto", "correction", "warm", "cold", "verify", "unchanged")
+#: The methods :func:`replan` accepts (the store checks its ``method=`` against these up front).
+REPLAN_METHODS = ("auto", "correction", "warm", "cold", "verify", "unchanged")
 
 
 # ---------------------------------------------------------------------------
@@ -489,7 +492,7 @@ def _moved(X: np.ndarray, X_old: np.ndarray, labels: pd.Index | None, plans: pd.
 
 def _choose(meth: str, X_old, D, n: int, k: int, notes: list) -> str:
     """The method ``"auto"`` stands for (and the others checked)."""
-    if meth not in _METHODS:
+    if meth not in REPLAN_METHODS:
         raise InvalidOptionError(
             f"method must be 'auto', 'correction', 'warm', 'cold', 'verify' or 'unchanged', got {meth!r}")
     if X_old is None:
@@ -511,6 +514,20 @@ def _choose(meth: str, X_old, D, n: int, k: int, notes: list) -> str:
     if meth == "correction" and D is None:
         raise InvalidOptionError("method='correction' needs delta= or old_economy= (what changed)")
     return meth
+
+
+def _inner_dtype(inner_dtype: Any) -> np.dtype | None:
+    """``inner_dtype`` checked: None for ``"auto"``, else float32 or float64 (anything else refused)."""
+    if isinstance(inner_dtype, str) and inner_dtype == "auto":
+        return None
+    if inner_dtype is None:
+        raise InvalidOptionError("inner_dtype must be 'auto', numpy.float32 or numpy.float64, got None")
+    try:
+        return working_dtype(inner_dtype)
+    except InvalidOptionError:
+        raise InvalidOptionError(
+            f"inner_dtype must be 'auto', numpy.float32 or numpy.float64 (the inner solves' precision), "
+            f"got {inner_dtype!r}") from None
 
 
 def replan(
@@ -591,6 +608,9 @@ def replan(
         Labelled plans name a product the economy lacks, or lack one.
     ShapeError, InvalidDemandError
         Plans of the wrong shape, or with NaN or infinite targets.
+    InvalidOptionError
+        An option out of range (``method``, ``inner_dtype`` not float32/float64,
+        ``version`` not a whole number >= 1...), checked before any solve.
 
     Examples
     --------
@@ -608,6 +628,8 @@ def replan(
     rtol = check_rtol(rtol)
     if not isinstance(economy, Economy):
         raise InvalidOptionError(f"economy must be a bigplan.Economy, got {type(economy).__name__}")
+    inner_req = _inner_dtype(inner_dtype)
+    version = check_int(version, "version", lo=1, allow_none=True)
     Y, cols = _block(economy, final_demand, "final demand")
     n, k = Y.shape
     if plans is None:
@@ -630,7 +652,7 @@ def replan(
     inner = np.dtype(economy.dtype)
     x0 = None if meth == "cold" else X_old
     if meth == "correction":
-        inner = np.dtype(economy.dtype) if inner_dtype == "auto" else np.dtype(inner_dtype)
+        inner = np.dtype(economy.dtype) if inner_req is None else inner_req
         if D.nnz == 0:
             corr = Correction("nothing changed")
         else:
@@ -719,7 +741,8 @@ class Replanner:
     outputs : same forms, optional
         Current outputs (solved now when omitted).
     **options
-        Defaults for :func:`replan` (``threshold``, ``sectors``, ``backend``, ``rtol``...).
+        Defaults for :func:`replan` (``threshold``, ``sectors``, ``backend``, ``rtol``...);
+        another name is an :class:`~bigplan.InvalidOptionError` here, not at the first update.
 
     Examples
     --------
@@ -733,6 +756,7 @@ class Replanner:
     """
 
     def __init__(self, economy: Economy, final_demand: Any, outputs: Any = None, **options: Any):
+        _check_option_names(options, "Replanner")
         self.options = options
         self.economy = economy
         self.final_demand, cols = _block(economy, final_demand, "final demand")
@@ -751,9 +775,22 @@ class Replanner:
 
     def update(self, economy: Economy, *, delta: Any = None, **options: Any) -> ReplanReport:
         """Re-plan on a revised economy; the new outputs become the current ones."""
+        _check_option_names(options, "Replanner.update")
         kw = {**self.options, **options}
         rep = replan(economy, self.final_demand, self.outputs, delta=delta,
                      old_economy=None if delta is not None else self.economy, residual=self.residual,
                      plans=self.plans, **kw)
         self.economy, self.outputs, self.residual = economy, rep.output, rep.residual
         return rep
+
+
+#: What :class:`Replanner` passes on to :func:`replan` itself (not options).
+_FIXED = ("economy", "final_demand", "previous", "delta", "old_economy", "residual", "plans")
+
+
+def _check_option_names(options: dict, where: str) -> None:
+    """Refuse option names :func:`replan` does not take, up front, listing the accepted ones."""
+    accepted = [p for p in inspect.signature(replan).parameters if p not in _FIXED]
+    bad = sorted(str(k) for k in options if k not in accepted)
+    if bad:
+        raise InvalidOptionError(f"{where} got unknown option(s) {bad}; accepted: {', '.join(accepted)}")

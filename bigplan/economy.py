@@ -20,6 +20,7 @@ backends make.
 from __future__ import annotations
 
 import threading
+from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -30,11 +31,13 @@ import scipy.sparse as sp
 
 from ._arrays import array_library, to_host
 from ._econfile import write_economy_file
-from ._inputs import product_positions, product_vector
+from ._inputs import host_array, product_positions, product_vector
 from ._options import check_bool, check_int
 from ._sparse import csr_set, parse_changes
 from .errors import (
     InvalidEconomyError,
+    InvalidOptionError,
+    UnknownProductError,
     LabelError,
     NotProductiveError,
     OutputExistsError,
@@ -84,7 +87,7 @@ class _Owned:
         self.csr = csr
 
 
-def _as_csr(A: Any, dtype) -> sp.csr_matrix:
+def _as_csr(A: Any, dtype, what: str = "A") -> sp.csr_matrix:
     if isinstance(A, _Owned):
         owned = A.csr
         if owned.dtype == dtype:
@@ -93,25 +96,33 @@ def _as_csr(A: Any, dtype) -> sp.csr_matrix:
     A = to_host(A)
     if sp.issparse(A):
         if A.ndim != 2:
-            raise ShapeError(f"A must be a 2-D matrix, got {A.ndim}-D")
+            raise ShapeError(f"{what} must be a 2-D matrix, got {A.ndim}-D")
         if np.iscomplexobj(A.data):
-            raise InvalidEconomyError("A must be real, got complex entries (bigplan never drops an imaginary part)")
+            raise InvalidEconomyError(
+                f"{what} must be real, got complex entries (bigplan never drops an imaginary part)"
+            )
         if A.dtype == object or not (np.issubdtype(A.dtype, np.number) or A.dtype == bool):
-            raise InvalidEconomyError(f"A must be numeric, got dtype {A.dtype}")
+            raise InvalidEconomyError(f"{what} must be numeric, got dtype {A.dtype}")
         A = sp.csr_matrix(A, dtype=dtype, copy=True)
     else:
-        arr = np.asarray(A)
+        arr = host_array(A, what)
         if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-            raise InvalidEconomyError(f"A must be numeric, got dtype {arr.dtype}")
+            raise InvalidEconomyError(f"{what} must be numeric, got dtype {arr.dtype}")
         if arr.ndim != 2:
-            raise ShapeError(f"A must be a square 2-D matrix, got shape {arr.shape}")
+            raise ShapeError(f"{what} must be a square 2-D matrix, got shape {arr.shape}")
         if np.iscomplexobj(arr):
-            raise InvalidEconomyError("A must be real, got complex entries")
+            raise InvalidEconomyError(f"{what} must be real, got complex entries")
         A = sp.csr_matrix(arr.astype(dtype, copy=False))
     return A
 
 
 _INT32_MAX = np.iinfo(np.int32).max
+
+#: Constructor arguments that :meth:`Economy.with_changes` may replace.
+_REPLACEABLE = frozenset({
+    "labels", "labour_names", "labour_units", "capital", "depreciation", "capacity", "stocks", "labour_supply",
+    "dtype", "index_dtype", "certify_maxiter",
+})
 
 
 def _with_index_dtype(csr: sp.csr_matrix, index_dtype) -> sp.csr_matrix:
@@ -352,25 +363,25 @@ class Economy(_UnitsAndFile):
         csr.sum_duplicates()
         csr.eliminate_zeros()
         csr.sort_indices()
-        self._check_values(csr.data, "A")
+        _check_values(csr.data, "A")
         csr = _with_index_dtype(csr, index_dtype)
         for arr in (csr.data, csr.indices, csr.indptr):
             arr.flags.writeable = False
         self._A = csr
         n = n0
 
-        self._labels = self._make_labels(labels, n)
-        self._labour, self._labour_names = self._make_labour(labour, labour_names, n, dtype)
+        self._labels = _make_labels(labels, n)
+        self._labour, self._labour_names = _make_labour(self, labour, labour_names, n, dtype)
         self._labour_units = self._make_units(labour_units)
         self._capital = None
         if capital is not None:
-            B = _as_csr(capital, dtype)
+            B = _as_csr(capital, dtype, "capital coefficients B")
             if B.shape != (n, n):
                 raise ShapeError(f"capital coefficients B must have shape ({n}, {n}) like A, got {B.shape}")
             B.sum_duplicates()
             B.eliminate_zeros()
             B.sort_indices()
-            self._check_values(B.data, "capital coefficients B")
+            _check_values(B.data, "capital coefficients B")
             for arr in (B.data, B.indices, B.indptr):
                 arr.flags.writeable = False
             self._capital = B
@@ -380,12 +391,20 @@ class Economy(_UnitsAndFile):
         self._labour_supply = None
         if labour_supply is not None:
             m = 1 if self._labour is None else self._labour.shape[0]
-            ls = np.atleast_1d(np.asarray(to_host(labour_supply), dtype=np.float64)).copy()
+            if isinstance(labour_supply, (pd.Series, Mapping)):  # by kind of labour, aligned by name
+                labour_supply = _by_labour_kind(self, labour_supply)
+            raw = host_array(to_host(labour_supply), "labour_supply")
+            if raw.dtype == object or not (np.issubdtype(raw.dtype, np.number) or raw.dtype == bool) \
+                    or np.iscomplexobj(raw):
+                raise InvalidEconomyError(
+                    f"labour_supply must be real numbers (one per labour kind), got dtype {raw.dtype}"
+                )
+            ls = np.atleast_1d(raw.astype(np.float64)).copy()
             if ls.shape == (1,) and m > 1:
                 raise ShapeError(f"labour_supply needs one number per labour kind ({m}), got 1")
             if ls.shape != (m,):
                 raise ShapeError(f"labour_supply must have shape ({m},), got {ls.shape}")
-            self._check_values(ls, "labour_supply")
+            _check_values(ls, "labour_supply")
             ls.flags.writeable = False
             self._labour_supply = ls
         self._cache: dict = {}
@@ -401,80 +420,17 @@ class Economy(_UnitsAndFile):
             self._productivity = self._certify() if check else Productivity(0.0, float("nan"), "unchecked")
 
     # -- validation helpers --------------------------------------------------
-    @staticmethod
-    def _check_values(values: np.ndarray, what: str) -> None:
-        if values.size == 0:
-            return
-        finite = np.isfinite(values)
-        if not finite.all():
-            bad = int((~finite).sum())
-            raise InvalidEconomyError(
-                f"{what} has {bad} NaN or infinite entries; every coefficient must be a finite number "
-                "(fill missing values with 0 or an estimate)"
-            )
-        if (values < 0).any():
-            neg = int((values < 0).sum())
-            raise InvalidEconomyError(
-                f"{what} has {neg} negative entries (smallest {values.min():.6g}); coefficients must be "
-                ">= 0: record by-products or net exports outside A"
-            )
+    def __getstate__(self) -> dict:
+        """Pickling (for Dask workers and multiprocessing): the arrays and the certificate, not the cache or lock."""
+        return {k: getattr(self, k) for k in self.__slots__ if k not in ("_cache", "_lock") and hasattr(self, k)}
 
-    @staticmethod
-    def _make_labels(labels, n: int) -> pd.Index | None:
-        if labels is None:
-            return None
-        if isinstance(labels, (str, bytes)):
-            raise LabelError(
-                f"labels must be a sequence of product labels, got the string {labels!r}; "
-                "give a list with one label per product"
-            )
-        idx = labels if isinstance(labels, pd.Index) else pd.Index(list(labels))
-        if len(idx) != n:
-            raise LabelError(f"got {len(idx)} product labels for {n} products; give exactly one label per product")
-        if not idx.is_unique:
-            dup = idx[idx.duplicated()].unique().tolist()[:5]
-            raise LabelError(f"product labels must be unique; duplicated: {dup}")
-        return idx
-
-    def _make_labour(self, labour, names, n: int, dtype):
-        if labour is None:
-            if names is not None:
-                raise ShapeError("labour_names given without labour coefficients")
-            return None, None
-        if isinstance(labour, pd.DataFrame):  # products x kinds, aligned by label; columns name the kinds
-            if names is None:
-                names = [str(c) for c in labour.columns]
-            labour = np.stack([
-                product_vector(self, labour[c], f"labour {c!r}", error=InvalidEconomyError) for c in labour.columns
-            ]) if labour.shape[1] else np.zeros((0, n))
-        elif isinstance(labour, (pd.Series, Mapping)):
-            labour = product_vector(self, labour, "labour", error=InvalidEconomyError)
-        lab = to_host(labour)
-        if not isinstance(lab, np.ndarray):
-            lab = np.asarray(lab)
-        if np.iscomplexobj(lab):
-            raise InvalidEconomyError("labour is complex; coefficients are real numbers")
-        if lab.dtype == object or not (np.issubdtype(lab.dtype, np.number) or lab.dtype == bool):
-            raise InvalidEconomyError(f"labour must be numeric, got dtype {lab.dtype}")
-        lab = lab.astype(dtype, copy=False)
-        if lab.ndim == 1:
-            lab = lab[None, :]
-        if lab.ndim != 2 or lab.shape[1] != n:
-            raise ShapeError(
-                f"labour must have shape ({n},) or (m, {n}) (one row per kind of labour), got {np.shape(labour)}"
-            )
-        lab = lab.copy()
-        self._check_values(lab.ravel(), "labour")
-        lab.flags.writeable = False
-        m = lab.shape[0]
-        if names is None:
-            names = ["labour"] if m == 1 else [f"labour_{i}" for i in range(m)]
-        names = [str(s) for s in names]
-        if len(names) != m:
-            raise LabelError(f"got {len(names)} labour_names for {m} labour rows")
-        if len(set(names)) != m:
-            raise LabelError(f"labour_names must be unique, got {names}")
-        return lab, tuple(names)
+    def __setstate__(self, state: dict) -> None:
+        for k, v in state.items():
+            object.__setattr__(self, k, v)
+        for arr in (self._A.data, self._A.indices, self._A.indptr):
+            arr.flags.writeable = False
+        self._cache = {}
+        self._lock = threading.RLock()
 
     def _vector(self, v, n: int, what: str, *, upper: float | None = None, allow_scalar: bool = False):
         if v is None:
@@ -664,6 +620,12 @@ class Economy(_UnitsAndFile):
         ------
         UnknownProductError, InvalidEconomyError, NotProductiveError
         """
+        unknown = sorted(set(replace) - _REPLACEABLE)
+        if unknown:
+            raise InvalidOptionError(
+                f"with_changes got unknown argument(s) {unknown}; it accepts changes, labour and "
+                f"{', '.join(sorted(_REPLACEABLE))}"
+            )
         A = self._A
         if changes:
             rows, cols, vals = parse_changes(self, changes)
@@ -701,3 +663,126 @@ class Economy(_UnitsAndFile):
             f"<Economy n={self.n} nnz={self.nnz} labour_kinds={m}{units}{extra} "
             f"spectral_radius<={p.upper:.4g} ({p.method})>"
         )
+
+
+# ---------------------------------------------------------------------------
+# validation of the constructor's arguments (module level: the class stays small)
+# ---------------------------------------------------------------------------
+def _check_values(values: np.ndarray, what: str) -> None:
+    if values.size == 0:
+        return
+    finite = np.isfinite(values)
+    if not finite.all():
+        bad = int((~finite).sum())
+        raise InvalidEconomyError(
+            f"{what} has {bad} NaN or infinite entries; every coefficient must be a finite number "
+            "(fill missing values with 0 or an estimate)"
+        )
+    if (values < 0).any():
+        neg = int((values < 0).sum())
+        raise InvalidEconomyError(
+            f"{what} has {neg} negative entries (smallest {values.min():.6g}); coefficients must be "
+            ">= 0: record by-products or net exports outside A"
+        )
+
+
+def _make_labels(labels, n: int) -> pd.Index | None:
+    if labels is None:
+        return None
+    if isinstance(labels, (str, bytes)):
+        raise LabelError(
+            f"labels must be a sequence of product labels, got the string {labels!r}; "
+            "give a list with one label per product"
+        )
+    if not isinstance(labels, pd.Index) and not isinstance(labels, Iterable):
+        raise LabelError(
+            f"labels must be a sequence of product labels, got {type(labels).__name__} {labels!r}; "
+            "give a list with one label per product"
+        )
+    idx = labels if isinstance(labels, pd.Index) else pd.Index(list(labels))
+    if len(idx) != n:
+        raise LabelError(f"got {len(idx)} product labels for {n} products; give exactly one label per product")
+    if not idx.is_unique:
+        dup = idx[idx.duplicated()].unique().tolist()[:5]
+        raise LabelError(f"product labels must be unique; duplicated: {dup}")
+    if idx.dtype == object and not isinstance(idx, pd.MultiIndex) and pd.api.types.infer_dtype(
+        idx, skipna=True
+    ) not in ("string", "bytes", "integer", "floating", "mixed-integer-float", "decimal", "boolean"):
+        # a slow scan only for labels of mixed kinds (strings beside tuples, lists...)
+        bad = [v for v in idx if not isinstance(v, Hashable) or isinstance(v, (list, dict, set))]
+        if bad:
+            raise LabelError(
+                f"product labels must be hashable scalars or tuples, got {bad[0]!r}; give one string, number "
+                "or tuple per product"
+            )
+    gaps = (
+        int(sum((c == -1).sum() for c in idx.codes)) if isinstance(idx, pd.MultiIndex)
+        else int(idx.isna().sum()) if idx.hasnans else 0
+    )
+    if gaps:
+        raise LabelError(f"product labels must not be None or NaN ({gaps} are); give every product a label")
+    return idx
+
+
+def _make_labour(self: "Economy", labour, names, n: int, dtype):
+    if labour is None:
+        if names is not None:
+            raise ShapeError("labour_names given without labour coefficients")
+        return None, None
+    if isinstance(labour, pd.DataFrame):  # products x kinds, aligned by label; columns name the kinds
+        if names is None:
+            names = [str(c) for c in labour.columns]
+        labour = np.stack([
+            product_vector(self, labour[c], f"labour {c!r}", error=InvalidEconomyError) for c in labour.columns
+        ]) if labour.shape[1] else np.zeros((0, n))
+    elif isinstance(labour, (pd.Series, Mapping)):
+        labour = product_vector(self, labour, "labour", error=InvalidEconomyError)
+    lab = to_host(labour)
+    if not isinstance(lab, np.ndarray):
+        lab = host_array(lab, "labour")
+    if np.iscomplexobj(lab):
+        raise InvalidEconomyError("labour is complex; coefficients are real numbers")
+    if lab.dtype == object or not (np.issubdtype(lab.dtype, np.number) or lab.dtype == bool):
+        raise InvalidEconomyError(f"labour must be numeric, got dtype {lab.dtype}")
+    lab = lab.astype(dtype, copy=False)
+    if lab.ndim == 1:
+        lab = lab[None, :]
+    if lab.ndim != 2 or lab.shape[1] != n:
+        raise ShapeError(
+            f"labour must have shape ({n},) or (m, {n}) (one row per kind of labour), got {np.shape(labour)}"
+        )
+    lab = lab.copy()
+    _check_values(lab.ravel(), "labour")
+    lab.flags.writeable = False
+    m = lab.shape[0]
+    if names is None:
+        names = ["labour"] if m == 1 else [f"labour_{i}" for i in range(m)]
+    if isinstance(names, (str, bytes)):
+        if m != 1:
+            raise LabelError(
+                f"labour_names must be a sequence of {m} names (one per labour row), got the string {names!r}"
+            )
+        names = [names]
+    names = [str(s) for s in names]
+    if len(names) != m:
+        raise LabelError(f"got {len(names)} labour_names for {m} labour rows")
+    if len(set(names)) != m:
+        raise LabelError(f"labour_names must be unique, got {names}")
+    return lab, tuple(names)
+
+
+def _by_labour_kind(self: "Economy", supply) -> np.ndarray:
+    """A Series or mapping keyed by labour name, in the order of ``labour_names``."""
+    names = self._labour_names or ()
+    given = pd.Series(supply) if isinstance(supply, Mapping) else supply
+    if not given.index.is_unique:
+        raise LabelError(f"labour_supply names a kind of labour twice: {sorted(map(str, given.index[given.index.duplicated()]))}")
+    unknown = [k for k in given.index if k not in names]
+    missing = [k for k in names if k not in given.index]
+    if unknown:
+        raise UnknownProductError(
+            f"labour_supply names kinds of labour this economy does not have: {unknown}; its kinds are {list(names)}"
+        )
+    if missing:
+        raise LabelError(f"labour_supply lacks the kinds of labour {missing}; give one number per kind {list(names)}")
+    return given.reindex(list(names)).to_numpy()

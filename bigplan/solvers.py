@@ -39,6 +39,7 @@ from ._krylov_ops import krylov_backend
 from ._evidence import Status, plan_status
 from ._methods import (  # noqa: F401  (re-exported: the method objects are part of this module's API)
     METHOD_NAMES, Auto, BiCGSTAB, Direct, Method, Neumann, Refined, neumann_iterations, as_method, working_dtype,
+    tight_radius_upper,
 )
 from ._options import check_atol, check_rtol
 from .errors import (
@@ -450,10 +451,14 @@ def _neumann_maxiter(economy, rtol: float, meth: Neumann) -> int:
         return meth.maxiter
     if pred is None:
         return NEUMANN_MAX_ITERATIONS
+    upper = economy.productivity.upper
+    if pred > NEUMANN_MAX_ITERATIONS:  # only on the way to a refusal: tighten a loose certificate first
+        upper = tight_radius_upper(economy)
+        pred = neumann_iterations(upper, rtol) or pred
     if pred > NEUMANN_MAX_ITERATIONS:
         raise InvalidOptionError(
             f"method='neumann' would need about {pred:,} iterations to reach rtol={rtol:g} (the certified "
-            f"spectral radius of A is <= {economy.productivity.upper:.9g}), more than the limit of "
+            f"spectral radius of A is <= {upper:.9g}), more than the limit of "
             f"{NEUMANN_MAX_ITERATIONS:,}; use method='bicgstab' (or 'auto'), or pass "
             "method=bigplan.Neumann(maxiter=...) to run the series that long anyway"
         )

@@ -34,7 +34,7 @@ from ._replan import ReplanReport
 from ._store import dynamic_plans as _dyn
 from ._store import history, replanning, stocktaking
 from ._store import plans as _plans
-from ._store.ledger import DEFAULT_UNIT, FORMAT_VERSION, KINDS, Ledger
+from ._store.ledger import DEFAULT_UNIT, FORMAT_VERSION, KINDS, Ledger, store_path
 from ._store.replanning import CommitResult
 from ._store.snapshots import States
 from .economy import Economy
@@ -69,7 +69,7 @@ class Store(_dyn.DynamicPlanMethods):
     def __init__(self, path: str | os.PathLike, *, timeout: float = 30.0, snapshot_every: int = 64,
                  snapshot_changes: int = 200_000, cache: int = 2, threads: int | None = None):
         States.check(snapshot_every, snapshot_changes)  # before anything is created on disk
-        self.path, self.timeout = Path(path), check_real(timeout, "timeout", lo=0.0)
+        self.path, self.timeout = store_path(path), check_real(timeout, "timeout", lo=0.0)
         self._ledger = Ledger(self.path, self.timeout)
         self._states = States(self._ledger, cache=cache, threads=threads or min(4, os.cpu_count() or 1),
                               snapshot_every=snapshot_every, snapshot_changes=snapshot_changes)
@@ -222,7 +222,7 @@ class Store(_dyn.DynamicPlanMethods):
 
         ``reason`` defaults to ``"roll back to version <version>"``.  Returns the new
         version number (a :class:`CommitResult`, re-planned as in :meth:`commit`);
-        its state equals that of ``version``.
+        its state equals that of ``version`` (one equal to the head's: EmptyChangeError).
         """
         return replanning.committed(self, replan, lambda: history.rollback(
             self._states, version, author=author, reason=reason))
@@ -251,7 +251,7 @@ class Store(_dyn.DynamicPlanMethods):
 
         Raises
         ------
-        NegativeStockError, InvalidEconomyError, UnknownProductError
+        NegativeStockError, InvalidEconomyError, UnknownProductError, LabelError (a product given twice)
         """
         return replanning.committed(self, replan, lambda: stocktaking.record(
             self._states, counts, "stocks", unit, author, reason, when))
@@ -425,12 +425,14 @@ def open_store(path: str | os.PathLike, *, timeout: float = 30.0, snapshot_every
 
     Raises
     ------
+    InvalidOptionError
+        ``path`` is not a str or os.PathLike (None, a number).
     StoreError
         ``path`` is a file, or a non-empty directory that is not a store.
     CorruptStoreError
         The ledger is truncated or damaged.
     StoreVersionError
-        The store was written by a newer format version.
+        The store was written by a newer format version (this one reads 1 and 2).
     ReadOnlyStoreError
         ``path`` is not writable and holds no store yet.  An existing store in a
         read-only folder opens for reading; its writes raise ``ReadOnlyStoreError``.

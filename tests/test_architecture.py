@@ -20,7 +20,7 @@ LAYERS = [
     {"_arrays"},
     {"_backend_api", "_kernel_sigs", "cpu", "gpu", "_jax_shard"},
     {"backend"},
-    {"_inputs", "_evidence", "_options"},
+    {"_inputs", "_evidence", "_options", "_highs"},
     {"_sparse", "spectral", "_econfile"},
     {"economy"},
     {"_methods"},

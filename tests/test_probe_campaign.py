@@ -22,27 +22,17 @@ campaign = sys.modules.setdefault("probe_campaign", importlib.util.module_from_s
 if not hasattr(campaign, "all_probes"):
     _spec.loader.exec_module(campaign)  # dataclasses need the module registered first
 
-# Findings in bigplan/economy.py, reported to its owner (/tmp/requests/probes.md); each still to be typed.
-KNOWN_OPEN = {
-    "Economy:A-ragged",  # NumPy's "inhomogeneous shape" ValueError from _as_csr
-    "Economy:labour-ragged",  # the same from _make_labour
-    "Economy:labels-scalar",  # TypeError 'int' object is not iterable in _make_labels
-    "Economy:labels-unhashable",  # [[1], [2], [3]] accepted as labels
-    "Economy:labels-none-label",  # None accepted as a product label
-    "Economy:labels-nan-label",  # NaN accepted as a product label
-    "Economy:labour_names-string",  # 'ab' taken as two labour names
-    "Economy:labour_supply-str",  # float('x') ValueError
-    "with_changes:bogus-kw",  # Python's TypeError from Economy.__init__
-}
+# Every finding in the static core is fixed: no known-open probe remains (add one here only with its report).
+KNOWN_OPEN: set[str] = set()
 
-# Typed, but the message names another argument: economy._as_csr says "A" for the capital matrix too (reported).
-KNOWN_UNNAMED = {"Economy:capital-complex", "Economy:capital-str"}
+# Typed, but the message names another argument (none left).
+KNOWN_UNNAMED: set[str] = set()
 
 PROBES = [p for p in campaign.all_probes() if p.static and not p.hang_prone]
 
 
 def _param(p):
-    marks = [pytest.mark.xfail(reason="open finding, reported to the owner", strict=False)] if p.id in KNOWN_OPEN else []
+    marks = [pytest.mark.xfail(reason="open finding, reported to the owner", strict=True)] if p.id in KNOWN_OPEN else []
     return pytest.param(p, id=p.id, marks=marks)
 
 

@@ -414,3 +414,26 @@ def test_precision_floor_advice_says_loosen_rtol(method):
     suggested = float(msg.split("loosen rtol to about ")[1].split(",")[0])
     assert 1e-10 < suggested < 1e-6
     assert bigplan.solve_output(econ, Y, method="bicgstab", rtol=suggested).converged
+
+
+def _dense_random(seed):
+    """The campaign's random dense economy (benchmarks/probe_campaign.py, rand_A)."""
+    rng = np.random.default_rng([14, seed])
+    n = int(rng.integers(1, 41))
+    A = rng.random((n, n)) * (rng.random((n, n)) < rng.uniform(0.05, 1.0))
+    return A * (rng.uniform(0.0, 0.99) / max(abs(np.linalg.eigvals(A))))
+
+
+def test_neumann_not_refused_on_a_loose_certificate():
+    """A certificate that stopped at 0.99998 for a radius of 0.984 is tightened before Neumann is refused."""
+    from bigplan._methods import neumann_iterations
+    from bigplan.solvers import NEUMANN_MAX_ITERATIONS
+
+    A = _dense_random(1066)
+    econ = bigplan.Economy(A)
+    assert neumann_iterations(econ.productivity.upper, 1e-8) > NEUMANN_MAX_ITERATIONS  # would refuse untightened
+    y = np.random.default_rng(0).random(A.shape[0])
+    sol = bigplan.solve_output(econ, y, method="neumann", rtol=1e-8)
+    assert sol.converged and sol.iterations < 20_000
+    exact = np.linalg.solve(np.eye(A.shape[0]) - A, y)
+    assert np.abs(sol.output - exact).max() <= 1e-6 * np.abs(exact).max()

@@ -20,10 +20,16 @@ import numpy as np
 import pandas as pd
 
 from .._evidence import Evidence, WithEvidence
+from .._highs import new_highs
 from .._inputs import product_vector
 from .._options import check_bool, check_choice, check_real, check_rtol
-from ..errors import (ConvergenceError, InfeasiblePlanError, InvalidTechnologyError, MissingDependencyError,
-                      NotProductiveError)
+from ..errors import (
+    ConvergenceError,
+    InfeasiblePlanError,
+    InvalidTechnologyError,
+    MissingDependencyError,
+    NotProductiveError,
+)
 from ..static import solve_output
 from .choice import choose_technique, combined_labour, group_min
 from .technology import ProcessAxis, Technology, limit_vector
@@ -94,8 +100,7 @@ def _solve_highs(model: LPModel, time_limit: float) -> LPOutcome:
     lp.a_matrix_.start_ = G.indptr.astype(np.int32)
     lp.a_matrix_.index_ = G.indices.astype(np.int32)
     lp.a_matrix_.value_ = G.data
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = new_highs()
     h.setOptionValue("solver", "ipm" if G.shape[1] > 2000 else "choose")
     if math.isfinite(time_limit):
         h.setOptionValue("time_limit", float(time_limit))

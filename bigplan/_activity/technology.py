@@ -19,7 +19,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .._arrays import to_host
-from .._inputs import check_finite, product_vector
+from .._inputs import check_finite, host_array, product_vector
 from ..economy import Economy
 from ..synthetic import technology as synthetic_technology
 from ..errors import InvalidTechnologyError, LabelError, ShapeError, UnknownProductError
@@ -44,7 +44,7 @@ def _sparse(M: Any, what: str) -> sp.csc_matrix:
     if sp.issparse(M):
         out = sp.csc_matrix(M, dtype=np.float64, copy=True)
     else:
-        arr = np.asarray(M)
+        arr = host_array(M, what)
         if np.iscomplexobj(arr) or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
             raise InvalidTechnologyError(f"{what} must be a real numeric matrix, got dtype {arr.dtype}")
         if arr.ndim != 2:
@@ -181,7 +181,7 @@ class Technology:
                 raise InvalidTechnologyError("makes is required: the product each process makes (or give outputs=)")
             out = np.asarray(self._outputs.argmax(axis=0)).ravel().astype(np.int64)
         else:
-            arr = np.asarray(to_host(makes))
+            arr = host_array(to_host(makes), "makes")
             if arr.shape != (P,):
                 raise ShapeError(f"makes must have shape ({P},): one product per process, got {arr.shape}")
             if arr.dtype.kind in "iu":
@@ -211,7 +211,7 @@ class Technology:
                                               error=InvalidTechnologyError) for c in labour.columns])
         elif isinstance(labour, (pd.Series, Mapping)):
             labour = product_vector(self.process_axis, labour, "labour", lo=None, error=InvalidTechnologyError)
-        L = np.asarray(to_host(labour))
+        L = host_array(to_host(labour), "labour")
         if np.iscomplexobj(L) or not (np.issubdtype(L.dtype, np.number) or L.dtype == bool):
             raise InvalidTechnologyError(f"labour must be real numbers, got dtype {L.dtype}")
         L = np.array(L, dtype=np.float64, ndmin=1)

@@ -18,7 +18,7 @@ from .._inputs import product_vector
 from .._options import check_bool, check_int
 from ..backend import Backend
 from ..economy import Economy
-from ..errors import InvalidPlanError, ShapeError
+from ..errors import InfeasiblePlanError, InvalidPlanError, ShapeError
 from .balanced import BAL_DOC_PARAMS, Balanced
 from .common import check_economy, plan_option, vector_option
 from .growth import GrowthRate
@@ -63,7 +63,9 @@ def frontier(
     investment_shares : array_like, optional
         Shares of the net product invested.
     growth_rates : array_like, optional
-        Growth rates (give at most one of the two).
+        Growth rates >= 0 (give at most one of the two).  A rate that leaves
+        nothing for private consumption is left out of the frame; when every
+        rate is, :class:`~bigplan.InfeasiblePlanError` names them and ``g*``.
     points : int, default 11
         Number of growth rates when neither is given.
     present : bool, default True
@@ -129,10 +131,18 @@ def frontier(
             rates = np.linspace(0.0, top, points)
         else:
             rates = vector_option(growth_rates, "growth_rates")
+            if (rates < 0).any():  # checked before the sweep below skips rates, so none vanishes silently
+                raise InvalidPlanError(f"growth_rates must be finite rates >= 0, got {rates[rates < 0].tolist()}")
         for g in rates:
             if bal.evaluate(float(g))[0] + bal.public_share >= 1:
                 continue  # nothing left for private consumption at this rate
             rows.append(bal.proposal(f"g {g:.4g}", growth=float(g)).metrics())
+        if not rows:
+            gr = bal.growth
+            raise InfeasiblePlanError(
+                f"none of the growth rates {rates.tolist()} leaves anything for private consumption (with "
+                f"public_share {bal.public_share:.6g}); the maximal balanced growth rate g* is {gr.rate:.6g} "
+                f"(certified in [{gr.lower:.6g}, {gr.upper:.6g}]): give lower rates")
     df = pd.DataFrame(rows)
     if present and len(df):
         now = Present(economy, consumption, public, prices, labour_supply, workers, horizon, capacity, stocks,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from .._highs import new_highs
 from ..errors import ConvergenceError
 from .common import solve
 from .expectations import expectation_shift
@@ -112,38 +113,9 @@ _STATUS = {"kOptimal": 0, "kTimeLimit": 1, "kIterationLimit": 1, "kInfeasible": 
            "kUnboundedOrInfeasible": 2}
 
 
-_BANNER_DONE = False
-
-
 def _new_highs():
-    """A silent :class:`highspy.Highs` (HiGHS prints a banner on its first construction: kept off stdout)."""
-    import os
-    import sys
-
-    import highspy
-
-    global _BANNER_DONE
-    fd = None
-    if not _BANNER_DONE:  # only the first construction in a process prints: redirect only then
-        try:
-            sys.stdout.flush()
-            fd = sys.stdout.fileno()
-        except (AttributeError, OSError, ValueError):  # no real stdout (a notebook...): nothing to silence
-            fd = None
-    _BANNER_DONE = True
-    if fd is None:
-        h = highspy.Highs()
-    else:
-        saved = os.dup(fd)
-        try:
-            with open(os.devnull, "w") as null:
-                os.dup2(null.fileno(), fd)
-                h = highspy.Highs()
-        finally:
-            os.dup2(saved, fd)
-            os.close(saved)
-    h.setOptionValue("output_flag", False)
-    return h
+    """A silent :class:`highspy.Highs` (see :mod:`bigplan._highs`)."""
+    return new_highs()
 
 
 def _scipy_linprog(p: PlanProblem, c, **kw) -> _Result:  # pragma: no cover - only without highspy

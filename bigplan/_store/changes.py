@@ -140,6 +140,10 @@ def unit_items(data: Any, unit: str) -> tuple[list, list, Any]:
         units, prods, vals = data
         return list(units), list(prods), vals
     if isinstance(data, pd.Series):
+        if not data.index.is_unique:
+            dup = sorted({str(p) for p in data.index[data.index.duplicated()]})
+            raise LabelError(f"products {dup} appear more than once in the Series; give each product once "
+                             "(sum or pick the counts first)")
         return [unit] * len(data), data.index.tolist(), data.to_numpy(dtype=np.float64)
     if isinstance(data, Mapping):
         units, prods, vals = [], [], []

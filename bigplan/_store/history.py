@@ -166,14 +166,27 @@ def rollback(states: States, version: int, *, author: str, reason: str | None) -
     reason = reason or f"roll back to version {version}"
     with states.led.read() as con:
         target = states.led.check_version(con, version)
+        _check_not_head(target, states.led.head(con))
 
     def restore(con, st: State) -> Planned:
+        _check_not_head(target, st.version)  # again under the write lock: another writer may have committed
         if Ledger.replace_between(con, target, st.version):  # the ledger cannot be replayed across a whole economy
             return states.state(con, target).economy()
-        return [Delta(k, r, c, x) for k, (r, c, x, _) in net(con, target, st.version).items()]
+        deltas = [Delta(k, r, c, x) for k, (r, c, x, _) in net(con, target, st.version).items()]
+        if not any(len(d.rows) for d in deltas):
+            raise EmptyChangeError(f"rolling back to version {target} changes nothing: its state equals the head's "
+                                   f"(version {st.version}); nothing was written")
+        return deltas
 
     return commit(states, None, author=author, reason=reason, when=None, label="rollback", target=target,
                   compute=restore)
+
+
+def _check_not_head(target: int, head: int) -> None:
+    """A roll-back to the head itself would record an empty version: refused."""
+    if target == head:
+        raise EmptyChangeError(f"version {target} is the head already: rolling back to it changes nothing; "
+                               "nothing was written (give an older version, e.g. rollback(-2) for the one before)")
 
 
 def _empty(changes: Any) -> bool:

@@ -27,6 +27,7 @@ from .._options import check_int
 from ..economy import Productivity
 from ..errors import (
     CorruptStoreError,
+    InvalidOptionError,
     LabelError,
     ReadOnlyStoreError,
     StoreBusyError,
@@ -37,8 +38,15 @@ from ..errors import (
 )
 from .objects import OBJECTS, ObjectInfo, fsync_dir, now, read_npy
 
-#: Newest store format this module reads and the one it writes.
-FORMAT_VERSION = 1
+#: Newest store format this module reads and the one it writes.  Format 2: a re-plan may store all
+#: plans' outputs as one block object, referenced as ``"digest:j"`` in the plans table (format 1:
+#: one object per plan).  Formats 1..FORMAT_VERSION are read; a format-1 store is marked 2 by the
+#: first write of a block (:meth:`Ledger.require_format`), so an older bigplan refuses it cleanly.
+FORMAT_VERSION = 2
+#: The oldest store format this module reads.
+OLDEST_FORMAT = 1
+#: The first format whose plans table may hold block references ``"digest:j"``.
+BLOCK_FORMAT = 2
 #: Reporting unit of stocks and capacities given without one (and of an economy's own).
 DEFAULT_UNIT = "default"
 #: Kinds of change the ledger records.
@@ -128,6 +136,14 @@ def cert_from(s: str) -> Productivity:
         ) from None
 
 
+def store_path(path: Any) -> Path:
+    """A store's folder path, checked: a str or os.PathLike (None, a number, an empty name refused)."""
+    if not isinstance(path, (str, os.PathLike)) or (isinstance(path, str) and not path.strip()):
+        raise InvalidOptionError(
+            f"path must be a folder path (str or os.PathLike), got {type(path).__name__} {path!r}")
+    return Path(path)
+
+
 class Ledger:
     """The SQLite ledger of a store directory and its one connection.
 
@@ -145,6 +161,7 @@ class Ledger:
         self.lock = threading.RLock()
         self._con: sqlite3.Connection | None = None
         self.readonly = False
+        self.format = FORMAT_VERSION  #: the format the ledger was marked with when opened
         self._open()
 
     # -- opening -------------------------------------------------------------
@@ -213,12 +230,20 @@ class Ledger:
             row = con.execute("SELECT value FROM meta WHERE key='format_version'").fetchone()
             if row is None:
                 raise CorruptStoreError(f"the ledger {ledger} has no format version; it is not a complete store")
-            fmt = int(row[0])
+            try:
+                fmt = int(row[0])
+            except (TypeError, ValueError):
+                raise CorruptStoreError(f"the ledger {ledger} has a malformed format version {row[0]!r}; "
+                                        "restore the store from a backup") from None
+            if fmt < OLDEST_FORMAT:
+                raise CorruptStoreError(f"the ledger {ledger} claims store format version {fmt}, which no "
+                                        f"bigplan writes (formats start at {OLDEST_FORMAT}); restore it from a backup")
             if fmt > FORMAT_VERSION:
                 raise StoreVersionError(
-                    f"{p} was written by store format version {fmt}; this bigplan reads formats up to "
-                    f"{FORMAT_VERSION}. Upgrade bigplan to open it (the store was not modified)"
+                    f"{p} was written by store format version {fmt}; this bigplan reads formats "
+                    f"{OLDEST_FORMAT} to {FORMAT_VERSION}. Upgrade bigplan to open it (the store was not modified)"
                 )
+            self.format = fmt
             if not marker.exists() and not self.readonly:
                 self._write_marker()
         except sqlite3.DatabaseError as exc:
@@ -416,6 +441,15 @@ class Ledger:
                 raise CorruptStoreError(f"the ledger refers to array {d[:12]}... but does not list it; the store is damaged")
             out[d] = ObjectInfo.from_row(r)
         return out
+
+    @staticmethod
+    def require_format(con, fmt: int) -> None:
+        """Mark the store (inside this write transaction) as needing format ``fmt`` at least to be read.
+
+        Rolls back with the transaction; a no-op on a store marked ``fmt`` or newer already.
+        """
+        con.execute("UPDATE meta SET value=? WHERE key='format_version' AND CAST(value AS INTEGER) < ?",
+                    (str(int(fmt)), int(fmt)))
 
     @staticmethod
     def register(con, info: ObjectInfo) -> None:

@@ -34,7 +34,7 @@ from ..errors import CorruptStoreError, LabelError, StoreError
 from ..static import labour_values
 from .history import net
 from .impact import capacity_short, kinds_and_units, labour_table, values_moved
-from .ledger import Ledger, loads
+from .ledger import BLOCK_FORMAT, Ledger, loads
 from .objects import now, parallel_map, pause, read_npy, write_columns, write_npy
 from .snapshots import States
 
@@ -412,6 +412,7 @@ def _save(states: States, rows: list, pending: tuple, report: ReplanReport, v: i
     with states.led.write("save plan outputs") as con:
         if info is not None:
             states.led.register(con, info)
+            states.led.require_format(con, BLOCK_FORMAT)  # "digest:j" references: an older bigplan must refuse
             for i, j in enumerate(write):
                 refs[j] = f"{info.digest}:{i}"
         stamp = now()

@@ -17,8 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .._options import check_bool
-from .._replan import ReplanReport
+from .._options import check_bool, check_choice
+from .._replan import REPLAN_METHODS, ReplanReport
 from ..errors import StoreError
 from . import dynamic_plans as dyn
 from . import plans as _plans
@@ -89,6 +89,8 @@ def replan(store: Any, *, save: bool = True, values: bool = True, capacity: bool
     for nm, val in (("save", save), ("values", values), ("capacity", capacity), ("dynamic", dynamic),
                     ("raise_on_failure", raise_on_failure)):
         check_bool(val, nm)
+    if "method" in options:  # checked here: only a re-plan after changed coefficients would read it
+        check_choice(options["method"], "method", REPLAN_METHODS)
     rep = _plans.replan(store._states, save=save, values=values, capacity=capacity,
                         raise_on_failure=raise_on_failure, **options)
     if dynamic:

@@ -22,6 +22,7 @@ from .._sparse import dedupe_last
 from ..errors import (
     InvalidEconomyError,
     InvalidOptionError,
+    LabelError,
     NegativeStockError,
     ShapeError,
     StoreError,
@@ -41,6 +42,16 @@ def record(states: States, data: Any, kind: str, unit: str, author: str, reason:
             raise ShapeError("a stock-taking DataFrame needs columns 'product' and 'stock' and/or 'capacity' "
                              "(and 'unit')")
         units = data["unit"].tolist() if "unit" in cols else [unit] * len(data)
+        seen: set = set()
+        dup: set = set()
+        try:
+            for pair in zip(units, data["product"].tolist()):
+                (dup if pair in seen else seen).add(pair)
+        except TypeError:  # an unhashable label: refused where the products are resolved
+            dup = set()
+        if dup:
+            raise LabelError(f"(unit, product) pairs {sorted(f'{u}/{p}' for u, p in dup)} appear more than once in the stock-taking DataFrame; "
+                             "give each pair once")
         ch = {}
         for k, col in (("stocks", "stock"), ("capacity", "capacity")):
             if col in cols:
