@@ -37,7 +37,6 @@ refuses the file rather than guess.
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -46,6 +45,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ._atomic import atomic_write
 from .errors import DataFileError, InsufficientMemoryError, LabelError, MissingFileError
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "write_economy_file", "read_economy_file", "atomic_write"]
@@ -54,31 +54,6 @@ FORMAT = "bigplan-economy"
 FORMAT_VERSION = 1
 
 _OPTIONAL_VECTORS = ("depreciation", "capacity", "stocks", "labour_supply")
-
-
-def atomic_write(path: str | os.PathLike, write, *, mode: str = "wb") -> Path:
-    """Write ``path`` atomically: ``write(fh)`` into a temporary file beside it, fsync, rename.
-
-    On any failure the temporary file is removed and ``path`` is left as it was.
-    """
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise MissingFileError(f"cannot write {path}: the folder {folder} does not exist; create it first")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, mode) as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
 
 
 # --------------------------------------------------------------------------- labels

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1] / "bigplan"
 # Layers, low to high.  A module may import only modules of its own layer or lower ones.
 LAYERS = [
     {"errors"},
-    {"_arrays"},
+    {"_arrays", "_atomic"},
     {"_backend_api", "_kernel_sigs", "cpu", "gpu", "_jax_shard"},
     {"backend"},
     {"_inputs", "_evidence", "_options", "_highs"},

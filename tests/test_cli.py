@@ -433,3 +433,24 @@ def test_choose(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "bigplan.activity", None)
     rc, _, err = _run(capsys, "choose", "--inputs", str(inputs), "--processes", str(procs))
     assert rc == 6 and "bigplan.activity" in err
+
+
+def test_default_job_consumption_plan_carries_its_margins(tmp_path):
+    """Issue 10: "consumption +5 %" in the main job raises retail and wholesale output with the goods."""
+    import pandas as pd
+
+    from bigplan.cli import main
+
+    out = tmp_path / "job.csv"
+    assert main(["--csv", str(out)]) == 0
+    table = pd.read_csv(out, dtype={"product": str}).set_index("product")
+    growth = table["consumption+5%"] / table["baseline"] - 1.0
+    for trade in ("42", "4A0"):  # wholesale trade, other retail
+        assert growth[trade] > 0.02, (trade, growth[trade])
+    # and the same plan built from the consumption column without margins leaves retail nearly flat
+    fd = bigplan.io.bea_final_demand()
+    econ = bigplan.io.bea_economy()
+    y = fd.sum(axis=1)
+    sol = bigplan.solve_output(econ, pd.DataFrame({"b": y, "c": y + 0.05 * fd["consumption"]}))
+    flat = sol.to_frame()
+    assert flat.loc["4A0", "c"] / flat.loc["4A0", "b"] - 1.0 < 0.005

@@ -11,7 +11,6 @@ instead (policy iteration and one static solve), which is exact and far faster.
 from __future__ import annotations
 
 import math
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .._evidence import Evidence, WithEvidence
-from .._highs import new_highs
+from .._highs import new_highs, run_interruptible
 from .._inputs import product_vector
 from .._options import check_bool, check_choice, check_real, check_rtol
 from ..errors import (
@@ -105,25 +104,7 @@ def _solve_highs(model: LPModel, time_limit: float) -> LPOutcome:
     if math.isfinite(time_limit):
         h.setOptionValue("time_limit", float(time_limit))
     h.passModel(lp)
-    box: dict = {}
-
-    def work():
-        try:
-            box["run"] = h.run()
-        except Exception as exc:  # noqa: BLE001 -- handed to the caller's thread
-            box["error"] = exc
-
-    worker = threading.Thread(target=work, name="bigplan-highs", daemon=True)
-    worker.start()
-    try:
-        while worker.is_alive():
-            worker.join(0.05)
-    except KeyboardInterrupt:
-        h.cancelSolve()
-        worker.join(10.0)
-        raise
-    if "error" in box:
-        raise box["error"]
+    run_interruptible(h)  # Ctrl-C cancels the solve at HiGHS's next iteration, waits, re-raises
     ms = h.getModelStatus()
     S = highspy.HighsModelStatus
     info = h.getInfo()

@@ -37,7 +37,9 @@ def default_plans(final_demand: pd.DataFrame) -> pd.DataFrame:
     Parameters
     ----------
     final_demand : pandas.DataFrame
-        Products x categories, as :func:`bigplan.io.bea_final_demand`.
+        Products x categories, as :func:`bigplan.io.bea_final_demand`; the command passes
+        ``margins="distribute"``, so that "consumption +5 %" also buys the trade and transport
+        that deliver the goods.
 
     Returns
     -------
@@ -223,7 +225,7 @@ def run_default(args: argparse.Namespace, out: TextIO) -> int:
     economy = bio.bea_economy(args.level)
     names = bio.bea_product_names(args.level)
     if args.demand is None:
-        demand = default_plans(bio.bea_final_demand(args.level))
+        demand = default_plans(bio.bea_final_demand(args.level, margins="distribute"))
         source = "2021 final demand: baseline, personal consumption +5 %, private investment +10 %"
     else:
         demand = read_demand(args.demand, economy.labels, names)

@@ -109,7 +109,7 @@ def load_plans(spec: str | None, loaded: Loaded) -> pd.DataFrame:
             raise InvalidOptionError("--plans is needed for this economy (a file, or synthetic:K)")
         from .default import default_plans
 
-        return default_plans(bio.bea_final_demand(loaded.level)).reindex(econ.labels)
+        return default_plans(bio.bea_final_demand(loaded.level, margins="distribute")).reindex(econ.labels)
     head, _, rest = str(spec).partition(":")
     if head == "synthetic" and not Path(spec).exists():
         parts = rest.split(":") if rest else []
@@ -146,7 +146,7 @@ def load_vector(spec: str | None, loaded: Loaded, what: str) -> np.ndarray | Non
     if spec == "default":
         if loaded.level is None:
             raise InvalidOptionError(f"{what} default is the BEA consumption: give a file for this economy")
-        return bio.bea_final_demand(loaded.level)["consumption"].reindex(loaded.economy.labels).to_numpy(float)
+        return bio.bea_final_demand(loaded.level, margins="distribute")["consumption"].reindex(loaded.economy.labels).to_numpy(float)
     plans = load_plans(spec, loaded)
     return plans.iloc[:, 0].to_numpy(dtype=float)
 

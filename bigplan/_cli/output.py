@@ -22,6 +22,7 @@ from typing import TextIO
 import numpy as np
 import pandas as pd
 
+from .._atomic import fsync_dir
 from ..errors import InvalidOptionError, MissingDependencyError, OutputExistsError
 
 __all__ = ["FORMATS", "atomic_file", "check_picture", "check_target", "fsync_dir", "labour_path", "read_table",
@@ -79,20 +80,6 @@ def check_target(path: str | os.PathLike, *, overwrite: bool = True, what: str =
     if not overwrite:
         raise OutputExistsError(f"{target} exists; pass --overwrite to replace it (nothing was written)")
     return old
-
-
-def fsync_dir(folder: str | os.PathLike) -> None:
-    """Make a rename in ``folder`` durable (best effort where directories cannot be opened)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platform dependent
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
 
 
 @contextlib.contextmanager

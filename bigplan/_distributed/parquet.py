@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .._atomic import atomic_write
 from ..errors import DataFileError, MissingDependencyError, OutputExistsError
 
 __all__ = ["block_path", "evidence_meta", "existing_block", "read_blocks", "read_meta", "require_pyarrow", "write_block"]
@@ -43,28 +42,7 @@ def write_block(path: Path, frame: pd.DataFrame, meta: dict) -> None:
     frame.columns = [str(c) for c in frame.columns]
     table = pa.Table.from_pandas(frame, preserve_index=frame.index is not None and not isinstance(frame.index, pd.RangeIndex))
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), _KEY: json.dumps(meta).encode()})
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pq.write_table(table, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:  # the rename itself is durable once the folder is synced
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:  # pragma: no cover - folders cannot be opened on some systems
-        pass
+    atomic_write(path, lambda fh: pq.write_table(table, fh))
 
 
 def read_meta(path: Path) -> dict:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .._highs import new_highs
+from .._highs import new_highs, run_interruptible
 from ..errors import ConvergenceError
 from .common import solve
 from .expectations import expectation_shift
@@ -150,50 +150,6 @@ def _scipy_linprog(p: PlanProblem, c, **kw) -> _Result:  # pragma: no cover - on
     return _Result(status=int(r.status), message=msg, fun=float(r.fun) if r.x is not None else math.nan, x=r.x)
 
 
-def _run_interruptible(h) -> None:
-    """``h.run()`` in a worker thread; Ctrl-C cancels it (at HiGHS's next iteration), joins, re-raises.
-
-    highspy's own ``startSolve``/``joinSolve`` keep their locks on the class,
-    shared by every ``Highs`` object: a Ctrl-C landing inside them can leave a
-    lock held and every later solve in the process waiting forever.  Here each
-    solve has its own thread and stop flag, and HiGHS's interrupt callbacks
-    (called from the solver thread at every simplex / IPM iteration) read it.
-    """
-    import highspy
-
-    stop = threading.Event()
-    box: dict = {}
-
-    def interrupt(event):
-        if stop.is_set():
-            event.interrupt()
-
-    h.cbSimplexInterrupt.subscribe(interrupt)
-    h.cbIpmInterrupt.subscribe(interrupt)
-
-    def work():
-        try:
-            box["status"] = highspy._core._Highs.run(h)  # the C++ run, GIL released while it solves
-        except BaseException as exc:  # noqa: BLE001 -- handed to the caller's thread, re-raised there
-            box["error"] = exc
-
-    worker = threading.Thread(target=work, name="bigplan-highs-solve", daemon=True)
-    worker.start()
-    try:
-        while worker.is_alive():
-            worker.join(0.05)
-    except KeyboardInterrupt:
-        stop.set()
-        while worker.is_alive():  # prompt: HiGHS checks the flag at its next iteration
-            try:
-                worker.join(0.05)
-            except KeyboardInterrupt:  # a second Ctrl-C while it stops: keep waiting, it is stopping
-                continue
-        raise
-    if "error" in box:
-        raise box["error"]
-
-
 def _linprog(p: PlanProblem, c, *, A_ub, b_ub, A_eq, b_eq, bounds) -> _Result:
     """Minimise ``c v`` s.t. ``A_ub v <= b_ub``, ``A_eq v = b_eq``, ``bounds`` with HiGHS (``highspy``).
 
@@ -230,7 +186,7 @@ def _linprog(p: PlanProblem, c, *, A_ub, b_ub, A_eq, b_eq, bounds) -> _Result:
     if math.isfinite(p.time_limit):
         h.setOptionValue("time_limit", float(p.time_limit))
     h.passModel(lp)
-    _run_interruptible(h)
+    run_interruptible(h)
     name = h.getModelStatus().name
     status = _STATUS.get(name, 4)
     x = np.asarray(h.getSolution().col_value, dtype=np.float64) if status in (0, 1) else None

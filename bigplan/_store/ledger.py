@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .._atomic import fsync_dir
 from .._options import check_int
 from ..economy import Productivity
 from ..errors import (
@@ -36,7 +37,7 @@ from ..errors import (
     UnknownProductError,
     UnknownVersionError,
 )
-from .objects import OBJECTS, ObjectInfo, fsync_dir, now, read_npy
+from .objects import OBJECTS, ObjectInfo, now, read_npy
 
 #: Newest store format this module reads and the one it writes.  Format 2: a re-plan may store all
 #: plans' outputs as one block object, referenced as ``"digest:j"`` in the plans table (format 1:

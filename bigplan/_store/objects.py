@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._atomic import fsync_dir
 from ..errors import CorruptStoreError, StoreError, UnstorableLabelError
 
 OBJECTS = "objects"
@@ -52,20 +53,6 @@ def pause(point: str) -> None:
 def now() -> str:
     """The current UTC time as ISO text (the ledger's timestamps)."""
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a rename or a new file in ``path`` durable."""
-    try:
-        fd = os.open(str(path), os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
 
 
 def _prefix(dtype: np.dtype, shape: tuple) -> bytes:

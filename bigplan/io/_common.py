@@ -9,7 +9,7 @@ from typing import Union
 import numpy as np
 import pandas as pd
 
-from .._econfile import atomic_write
+from .._atomic import atomic_write
 from ..errors import DataFileError, LabelError, MissingFileError, OutputExistsError
 
 PathLike = Union[str, "os.PathLike[str]"]
