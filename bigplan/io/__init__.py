@@ -10,7 +10,7 @@ Readers
   read without a dense copy or a Python loop per entry.
 * :func:`read_table` -- labelled CSV/parquet tables, dense or long.
 * :func:`bea_economy`, :func:`bea_final_demand` -- the embedded BEA 2021 supply and use tables
-  (:mod:`bigplan.io.bea`); :func:`consumption_with_margins` -- household consumption that carries its trade
+  (:mod:`bigplan.io.bea`, the packaged tables in :mod:`bigplan.io.bea_packaged`); :func:`consumption_with_margins` -- household consumption that carries its trade
   and transport margins (:mod:`bigplan.io.margins`).
 * :func:`write_plans`, :func:`write_table`, :func:`write_economy_folder` -- atomic writers.
 
@@ -29,6 +29,12 @@ from .bea import (
     NONCOMPARABLE_CODE,
     SCRAP_CODE,
     BEATables,
+    final_demand_table,
+    product_output,
+    read_bea_tables,
+    technical_coefficients,
+)
+from .bea_packaged import (
     _packaged,
     bea_economy,
     bea_final_demand,
@@ -36,15 +42,16 @@ from .bea import (
     bea_tables,
     default_economy,
     default_final_demand,
-    final_demand_table,
-    product_output,
-    read_bea_tables,
-    technical_coefficients,
 )
 from .files import is_pymrio_folder, load, read_economy, save, write_economy_folder
 from .margins import consumption_with_margins, distribute_margins
+from .matrix import (
+    read_matrix_market,
+    read_triplets,
+    write_matrix_market,
+    write_triplets,
+)
 from .mrio import PymrioSystem, read_pymrio, to_pymrio
-from .matrix import read_matrix_market, read_triplets, write_matrix_market, write_triplets
 from .tables import (
     read_labels,
     read_labour,

@@ -29,9 +29,24 @@ from ..errors import (
     ShapeError,
     UnitsError,
 )
-from ._common import CSV_SUFFIXES, MTX_SUFFIXES, PARQUET_SUFFIXES, PathLike, atomic_write, named_error, suffix
+from ._common import (
+    CSV_SUFFIXES,
+    MTX_SUFFIXES,
+    PARQUET_SUFFIXES,
+    PathLike,
+    atomic_write,
+    named_error,
+    suffix,
+)
 from .matrix import read_matrix_market, read_triplets, sidecar_labels, write_triplets
-from .tables import read_labels, read_labour, read_square, read_vector, write_labels, write_table
+from .tables import (
+    read_labels,
+    read_labour,
+    read_square,
+    read_vector,
+    write_labels,
+    write_table,
+)
 
 __all__ = ["load", "save", "read_economy", "write_economy_folder", "is_pymrio_folder"]
 

@@ -94,6 +94,6 @@ def consumption_with_margins(level: int = 71, *, path=None) -> pd.Series:
     pandas.Series
         Indexed by product code (millions of USD).
     """
-    from .bea import bea_final_demand
+    from .bea_packaged import bea_final_demand
 
     return bea_final_demand(level, path=path, margins="distribute")["consumption"]

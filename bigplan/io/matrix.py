@@ -29,7 +29,15 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import DataFileError, InsufficientMemoryError, LabelError, ShapeError
-from ._common import PathLike, atomic_write, existing_file, output_path, require_final_newline, stem, suffix
+from ._common import (
+    PathLike,
+    atomic_write,
+    existing_file,
+    output_path,
+    require_final_newline,
+    stem,
+    suffix,
+)
 
 __all__ = ["read_triplets", "write_triplets", "read_matrix_market", "write_matrix_market", "sidecar_labels"]
 
