@@ -21,7 +21,7 @@ from .errors import BackendError
 __all__ = ["ABI_VERSION", "SIGNATURES", "kernels_path", "load_kernels"]
 
 #: Must equal ``BIGPLAN_ABI_VERSION`` in ``bigplan/_kernels.c``.
-ABI_VERSION = 1
+ABI_VERSION = 2
 
 _I64, _PTR, _INT = ctypes.c_int64, ctypes.c_void_p, ctypes.c_int
 
@@ -45,6 +45,8 @@ SIGNATURES: dict[str, tuple] = {
     # indptr, indices, data, B, X, R, R32, prr
     **{f"bigplan_residual_{kd}_{ix}": _void(3, 8) for kd in ("d", "f") for ix in _IDX},
     "bigplan_add_widened": _void(3, 2),  # X, D
+    # X, Xo, lim, peak, hits, over, worst, colmax; thr, athr
+    "bigplan_moved_scan": _void(3, 8, ctypes.c_double, ctypes.c_double),
     **{
         f"bigplan_{name}{sfx}": sig
         for sfx in _SFX

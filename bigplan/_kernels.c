@@ -27,7 +27,7 @@
  * declares them for ctypes from one table and refuses a build whose version
  * differs: bump both together whenever a signature changes.
  */
-#define BIGPLAN_ABI_VERSION 1
+#define BIGPLAN_ABI_VERSION 2
 int64_t bigplan_abi_version(void) { return BIGPLAN_ABI_VERSION; }
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(BIGPLAN_NO_CLONES)
@@ -423,3 +423,49 @@ DEFINE_COLRANGE(bigplan_colrange_s, float)
 
 DEFINE_BLOCK_KERNELS(, double)
 DEFINE_BLOCK_KERNELS(_s, float)
+
+/*
+ * One pass over a re-plan's new and old outputs (float64, row-major (n, k)), rows [r0, r1):
+ *   peak[i]   = max_c X[i, c] (NaN when the row holds one), worst[i] its first column;
+ *   hits[i]   = #{c : |X - Xo| > max(thr |Xo|, athr)} (the candidates of a move);
+ *   colmax[c] = max over the rows of |X[i, c]| (this slice's partial: the caller combines slices);
+ *   over[i]   = #{c : X[i, c] > lim[i]} where peak[i] > lim[i] (0 elsewhere; lim may be NULL).
+ * Every number of both blocks is read once.
+ */
+BIGPLAN_CLONES void bigplan_moved_scan(int64_t r0, int64_t r1, int64_t k, const double *restrict X,
+                                       const double *restrict Xo, const double *restrict lim,
+                                       double *restrict peak, int32_t *restrict hits, int32_t *restrict over,
+                                       int64_t *restrict worst, double *restrict colmax, double thr, double athr)
+{
+    for (int64_t c = 0; c < k; ++c) colmax[c] = 0.0;
+    for (int64_t i = r0; i < r1; ++i) {
+        const double *restrict x = X + i * k;
+        const double *restrict xo = Xo + i * k;
+        double pk = -INFINITY;
+        int64_t w = 0;
+        int32_t h = 0, nan = 0;
+        for (int64_t c = 0; c < k; ++c) {
+            const double v = x[c], o = xo[c];
+            if (v > pk) {
+                pk = v;
+                w = c;
+            }
+            nan |= (v != v);
+            const double d = fabs(v - o);
+            double b = fabs(o) * thr;
+            b = b > athr ? b : athr;
+            h += (d > b);
+            const double av = fabs(v);
+            colmax[c] = av > colmax[c] ? av : colmax[c];
+        }
+        peak[i] = nan ? (double)NAN : (k ? pk : -INFINITY);
+        worst[i] = w;
+        hits[i] = h;
+        int32_t cnt = 0;
+        if (lim != NULL && pk > lim[i]) {
+            const double L = lim[i];
+            for (int64_t c = 0; c < k; ++c) cnt += (x[c] > L);
+        }
+        over[i] = cnt;
+    }
+}

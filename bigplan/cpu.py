@@ -435,6 +435,47 @@ class NumpyBackend(Backend):
         self._run(lambda i: f(*op.bounds[i], k, *ptrs, _ptr(parts[i])), [(i,) for i in range(len(op.bounds))])
         return R, np.sqrt(sum(parts))
 
+    def plus_product(self, X, W, C):
+        """``(W @ C) + X`` as a new C-ordered block, by row slices on the pool's threads.
+
+        Each entry is formed exactly as ``W @ C`` then ``+ X`` would form it (a row
+        slice of a matrix product is the product of the row slice), so the result
+        does not depend on the number of threads.
+        """
+        n, k = X.shape[0], C.shape[1]
+        out = np.empty((n, k), dtype=np.result_type(X, W, C))
+
+        def f(r0, r1):
+            np.matmul(W[r0:r1], C, out=out[r0:r1])
+            out[r0:r1] += X[r0:r1]
+
+        self._run(f, self._row_chunks(n, n * k))
+        return out
+
+    def moved_scan(self, X, X_old, threshold: float, abs_threshold: float, lim=None):
+        """One threaded pass over a re-plan's new and old outputs (float64 C blocks), or None without kernels.
+
+        Returns ``(peak, hits, over, worst, colmax)``: each row's largest output
+        (and its first column ``worst``), the entries per row that moved by more
+        than ``max(threshold |old|, abs_threshold)``, the plans per row above
+        ``lim`` (where the row's peak is), and each column's largest ``|new|``.
+        """
+        if not self._fast(X, X_old) or X.dtype != np.float64 or X.shape != X_old.shape:
+            return None
+        n, k = X.shape
+        if lim is not None:
+            lim = np.ascontiguousarray(lim, dtype=np.float64)
+        peak, worst = np.empty(n), np.empty(n, np.int64)
+        hits, over = np.empty(n, np.int32), np.empty(n, np.int32)
+        chunks = self._row_chunks(n, n * k)
+        parts = [np.empty(k) for _ in chunks]
+        f = self._k.bigplan_moved_scan
+        ptrs = (_ptr(X), _ptr(X_old), None if lim is None else _ptr(lim), _ptr(peak), _ptr(hits), _ptr(over),
+                _ptr(worst))
+        self._run(lambda i: f(*chunks[i], k, *ptrs, _ptr(parts[i]), float(threshold), float(abs_threshold)),
+                  [(i,) for i in range(len(chunks))])
+        return peak, hits, over, worst, np.max(parts, axis=0) if k else np.zeros(0)
+
     def add_widened(self, X, D):
         if self._k is None or X.dtype != np.float64 or D.dtype != np.float32 or X.shape != D.shape \
                 or not (X.flags.c_contiguous and D.flags.c_contiguous):

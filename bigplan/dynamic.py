@@ -63,7 +63,10 @@ the net product between consumption, public consumption and investment, and a
 working time) over a horizon from the economy's recorded capacity and stocks
 with :func:`plan`, and reports the five items (a)-(e) of each in a
 :class:`PlanReport` (tables and text); :func:`frontier` adds the same figures
-to every point.  Balanced growth is the long-run reference line.
+to every point.  Balanced growth is the long-run reference line.  The stocks
+of every product are drawn in the first period (:func:`draw_stocks`: the
+least output that, with the stocks, meets a final demand, found exactly by an
+active-set method without an LP; :class:`StockDraw`).
 
 Balanced growth: :func:`max_growth_rate` finds the largest ``g`` with
 ``x = A x + B (g + delta) x``, ``x >= 0`` (``g*``: ``rho(A + B diag(delta) + g B)
@@ -91,6 +94,7 @@ from ._dynamic.growth import GrowthRate, max_growth_rate
 from ._dynamic.planner import run_plan
 from ._dynamic.proposals import Proposal
 from ._dynamic.result import DynamicPlan
+from ._dynamic.stocks import StockDraw, draw_stocks
 from .backend import Backend
 from .economy import Economy
 from .errors import (
@@ -115,10 +119,12 @@ __all__ = [
     "NoCapitalError",
     "PlanReport",
     "Proposal",
+    "StockDraw",
     "UnsustainableGrowthError",
     "balanced_plan",
     "capital_matrix",
     "compare",
+    "draw_stocks",
     "frontier",
     "max_growth_rate",
     "plan",

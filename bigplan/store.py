@@ -34,6 +34,7 @@ from ._replan import ReplanReport
 from ._store import dynamic_plans as _dyn
 from ._store import history, replanning, stocktaking
 from ._store import plans as _plans
+from ._store import proposals as _props
 from ._store.ledger import DEFAULT_UNIT, FORMAT_VERSION, KINDS, Ledger, store_path
 from ._store.replanning import CommitResult
 from ._store.snapshots import States
@@ -44,7 +45,7 @@ __all__ = ["DEFAULT_UNIT", "FORMAT_VERSION", "KINDS", "CommitResult", "NegativeS
            "open_store"]
 
 
-class Store(_dyn.DynamicPlanMethods):
+class Store(_dyn.DynamicPlanMethods, _props.ProposalMethods):
     """A durable, versioned economy with its plans.  Open one with :func:`open_store`.
 
     Versions are numbered 1, 2, ...; version 1 is the first economy committed.
@@ -65,6 +66,7 @@ class Store(_dyn.DynamicPlanMethods):
     """
 
     _plan_dynamic = staticmethod(dynamic.plan)  # what re-runs a stored dynamic plan (see DynamicPlanMethods)
+    _compare_dynamic = staticmethod(dynamic.compare)  # what re-runs a stored proposal set (see ProposalMethods)
 
     def __init__(self, path: str | os.PathLike, *, timeout: float = 30.0, snapshot_every: int = 64,
                  snapshot_changes: int = 200_000, cache: int = 2, threads: int | None = None):
@@ -74,6 +76,7 @@ class Store(_dyn.DynamicPlanMethods):
         self._states = States(self._ledger, cache=cache, threads=threads or min(4, os.cpu_count() or 1),
                               snapshot_every=snapshot_every, snapshot_changes=snapshot_changes)
         self.last_replan: ReplanReport | None = None  # of the latest commit or replan()
+        self.last_proposals: dict = {}  # the stored proposal sets' reports from the latest commit or replan()
 
     snapshot_every = property(lambda self: self._states.snapshot_every, doc="Versions between snapshots.")
     snapshot_changes = property(lambda self: self._states.snapshot_changes, doc="Changes between snapshots.")
@@ -152,15 +155,15 @@ class Store(_dyn.DynamicPlanMethods):
         when : str, optional
             When it was reported (ISO time; default now, UTC).
         replan : bool
-            Re-solve the stored plans and re-run the stored dynamic plans on the new
-            version in the same call (default): the report (what moved, labour
-            before and after, values that moved, capacities below a plan) is
-            ``result.replan`` and :attr:`last_replan`.
+            Re-solve the stored plans, re-run the stored dynamic plans and proposal sets
+            on the new version in the same call (default): the report (what moved, labour
+            before and after, values that moved, capacities below a plan) is ``result.replan``
+            and :attr:`last_replan`; the sets' reports ``result.proposals``, :attr:`last_proposals`.
 
         Returns
         -------
         CommitResult
-            The new version number (an ``int``), with ``.replan`` and ``.dynamic``.
+            The new version number (an ``int``), with ``.replan``, ``.dynamic`` and ``.proposals``.
 
         Raises
         ------
@@ -361,9 +364,9 @@ class Store(_dyn.DynamicPlanMethods):
         ``method``, ``rtol``: as in :func:`bigplan.inventory.replan`.  ``save``:
         store the new outputs (one block, one transaction).  ``values``: report the
         labour values that moved (warm-started solve).  ``capacity``: report
-        recorded capacities below a plan's output.  ``dynamic``: re-run the stored
-        dynamic plans.  ``raise_on_failure``: raise :class:`~bigplan.ConvergenceError`
-        when a plan misses ``rtol`` (else it is reported and keeps its stored output).
+        recorded capacities below a plan's output.  ``dynamic``: re-run the stored dynamic plans and
+        proposal sets (in :attr:`last_proposals`).  ``raise_on_failure``: raise
+        :class:`~bigplan.ConvergenceError` when a plan misses ``rtol`` (else it is reported, keeping its output).
 
         Returns
         -------

@@ -209,9 +209,9 @@ def test_technology_refuses_ragged_inputs_typed(kw):
 def test_new_stores_are_written_in_the_current_format(tmp_path):
     with open_store(tmp_path / "s"):
         pass
-    assert FORMAT_VERSION == 2
-    assert _meta(tmp_path / "s") == "2"
-    assert json.loads((tmp_path / "s" / "bigplan-store.json").read_text())["format_version"] == 2
+    assert FORMAT_VERSION == 3
+    assert _meta(tmp_path / "s") == "3"
+    assert json.loads((tmp_path / "s" / "bigplan-store.json").read_text())["format_version"] == 3
 
 
 def _as_format_1(path):
@@ -261,7 +261,7 @@ def test_a_format_1_store_still_opens_and_is_marked_2_by_its_first_block(tmp_pat
         assert s._ledger.format == 2
 
 
-@pytest.mark.parametrize("claimed", [3, 99])
+@pytest.mark.parametrize("claimed", [4, 99])
 def test_a_store_from_a_newer_format_is_refused_naming_the_versions(tmp_path, claimed):
     path = tmp_path / "s"
     with open_store(path) as s:
@@ -270,7 +270,7 @@ def test_a_store_from_a_newer_format_is_refused_naming_the_versions(tmp_path, cl
     con.execute("UPDATE meta SET value=? WHERE key='format_version'", (str(claimed),))
     con.commit()
     con.close()
-    with pytest.raises(StoreVersionError, match=rf"format version {claimed}; this bigplan reads formats 1 to 2"):
+    with pytest.raises(StoreVersionError, match=rf"format version {claimed}; this bigplan reads formats 1 to 3"):
         open_store(path)
     assert _meta(path) == str(claimed)  # not modified
 

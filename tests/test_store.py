@@ -648,7 +648,7 @@ def test_store_is_a_thin_facade():
     import bigplan.store as store_module
 
     source = inspect.getsource(store_module)
-    assert len(source.splitlines()) < 450
+    assert len(source.splitlines()) < 480
     tree = ast.parse(source)
     (cls,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Store"]
     for fn in cls.body:

@@ -13,6 +13,9 @@ on target and prices equal values again.
 * :func:`diagnose` (``diagnosis``): which products do not settle, and why.
 * :func:`simulate_consumer_demand` (``simulate``): the loop over the step.
 * :func:`stock_change` (``flows``): the stock identity of one period.
+* ``device``: where the step's and the loop's element-wise work runs: the
+  inputs' library (NumPy, CuPy or JAX) or the one ``backend=`` names, written
+  once against its namespace (no in-place updates where JAX forbids them).
 
 Built on the static layer; :mod:`bigplan.inventory` re-exports the public names.
 """

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._arrays import to_host
 from .._inputs import check_finite, product_positions, product_vector
 from .._options import check_choice, check_int, check_real
 from ..economy import Economy
@@ -20,6 +21,7 @@ from ..errors import (
     ShapeError,
 )
 from ..static import solve_output
+from .device import Home, resolve
 from .diagnosis import Diagnosis, diagnose
 from .rule import StepRule
 from .step import consumer_step, default_values, relative_shortfall
@@ -157,11 +159,16 @@ def _per_period(economy: Economy, frame: pd.DataFrame, periods: int) -> np.ndarr
     return out
 
 
-def _actual(economy: Economy, actual: Any, periods: int):
-    """Actual demand at value prices as a function of the period."""
+def _actual(economy: Economy, actual: Any, periods: int, home: Home):
+    """Actual demand at value prices as functions of the period: ``(on the host, in home's library)``.
+
+    A constant or a per-period table is moved to the device once; a callable's
+    answer each period.
+    """
     if callable(actual):
-        return lambda t: _vector(economy, actual(t), f"actual demand of period {t}")
-    arr = None if isinstance(actual, (pd.Series, Mapping)) else np.asarray(actual)
+        host = lambda t: _vector(economy, actual(t), f"actual demand of period {t}")
+        return host, lambda t: home.put(host(t))
+    arr = None if isinstance(actual, (pd.Series, Mapping)) else np.asarray(to_host(actual))
     if isinstance(actual, pd.DataFrame):
         arr = _per_period(economy, actual, periods)
     if arr is not None and arr.ndim == 2:
@@ -169,9 +176,11 @@ def _actual(economy: Economy, actual: Any, periods: int):
             raise ShapeError(f"actual demand per period must have shape ({periods}, {economy.n}), got {arr.shape}")
         arr = arr.astype(np.float64)
         check_finite(arr, "actual demand per period", lo=0.0, error=InvalidDemandError)
-        return lambda t: arr[t]
+        arr_d = home.put(arr)
+        return (lambda t: arr[t]), (lambda t: arr_d[t])
     a_const = _vector(economy, actual, "actual demand")
-    return lambda t: a_const
+    a_dev = home.put(a_const)
+    return (lambda t: a_const), (lambda t: a_dev)
 
 
 def simulate_consumer_demand(
@@ -251,9 +260,15 @@ def simulate_consumer_demand(
         Lowest price, as a fraction of the value (in (0, 1]).
     tol : float
         Convergence tolerance on ``max |S - B - S*| / S*``.
-    backend : str
-    rtol : float
-        Tolerance of each period's solve.
+    backend : {"auto", "numpy", "cupy", "jax"} or Backend
+        Where the loop runs.  ``"auto"``: the inputs' library when some are
+        CuPy or JAX arrays, else the host (each period's solve where
+        :func:`~bigplan.solve_output` would put it).  On a device the loop's
+        state (stocks, backlog, orders, prices, output) stays there from period
+        to period; only the recorded products' rows and the two gaps are kept,
+        on the device, and brought to the host once at the end.  Inputs are
+        checked on the host once; a callable ``actual`` is moved to the device
+        each period.  The result holds NumPy arrays.
     record : sequence, optional
         Products to record (labels or positions).  Default: all when ``n <=
         20000``, else those with planned or actual consumer demand.
@@ -270,6 +285,8 @@ def simulate_consumer_demand(
     ------
     InvalidOptionError
         Bad periods, tolerances or rule parameters.
+    MixedBackendError, BackendError, BackendUnavailableError
+        Inputs of two device libraries, an unknown backend, or one not installed here.
     InvalidDemandError, ShapeError, UnknownProductError, LabelError
         Bad demand, stocks or labels.
     InvalidEconomyError
@@ -297,15 +314,19 @@ def simulate_consumer_demand(
         rule = StepRule(gain=1.0 / adjustment, price_response=price_response, min_price=min_price)
     elif not isinstance(rule, StepRule):
         raise InvalidOptionError(f"rule must be a StepRule, got {type(rule).__name__}")
+    # the loop's state lives in the inputs' library (or backend's); inputs are checked on the host once
+    home = resolve(backend, False, planned, None if callable(actual) else actual, other_final, target_stocks,
+                   initial_stocks, values)
+    xp = home.xp
     c_plan = _vector(economy, planned, "planned demand")
     y_o = np.zeros(n) if other_final is None else _vector(economy, other_final, "other final use")
-    act = _actual(economy, actual, periods)
+    act, act_d = _actual(economy, actual, periods, home)
     if target_stocks is None:
         target = economy.stocks.astype(np.float64) if economy.stocks is not None else c_plan.copy()
     else:
         target = _vector(economy, target_stocks, "target stocks")
     S = target.copy() if initial_stocks is None else _vector(economy, initial_stocks, "initial stocks").copy()
-    v = default_values(economy, values, backend)
+    v = default_values(economy, values, home.backend)
     if record is None:
         rec = np.arange(n) if n <= 20_000 else np.flatnonzero((c_plan > 0) | (act(0) > 0))
     else:
@@ -313,54 +334,63 @@ def simulate_consumer_demand(
     labels = economy.labels[rec] if economy.labels is not None else pd.Index(rec)
     denom = np.where(target > 0, target, 1.0)
     carry = {"stockless": target == 0, "all": np.ones(n, bool), "none": np.zeros(n, bool)}[backlog]
-
-    T, r = periods, rec.size
-    out = {k: np.empty((T, r)) for k in ("prices", "orders", "demand", "sales", "unmet", "final_target", "output",
-                                         "output_adjustment", "intermediate_use", "shortfall")}
-    stocks, backlogs = np.empty((T + 1, r)), np.zeros((T + 1, r))
-    stock_gap, price_gap = np.empty(T + 1), np.empty(T)
-    B = np.zeros(n)
-    stocks[0] = S[rec]
-    stock_gap[0] = float(np.max(np.abs(S - target) / denom))
-    x_plan = np.asarray(solve_output(economy, y_o + c_plan, backend=backend, rtol=rtol).output, np.float64)
-    x_prev, sold, orders, last, ratio = x_plan, c_plan, c_plan, c_plan, np.ones(n)
+    x_plan = solve_output(economy, home.put(y_o + c_plan), backend=home.backend, rtol=rtol,
+                          keep_on_device=home.device).output
+    x_plan = home.put(x_plan)
+    # on a device: the state, once; every period only its recorded rows and two gaps are kept there,
+    # and they come back in one transfer at the end
+    c_d, y_d, target_d, S, v_d, denom_d = map(home.put, (c_plan, y_o, target, S, v, denom))
+    carry_d = home.put(carry, dtype=bool)
+    rec_d = home.put(rec, dtype=np.int64) if home.device else rec
+    T = periods
+    keys = ("prices", "orders", "demand", "sales", "unmet", "final_target", "output", "output_adjustment",
+            "intermediate_use", "shortfall")
+    rows = {k: [] for k in keys}
+    stock_rows, back_rows = [S[rec_d]], [xp.zeros(rec.size)]
+    B = xp.zeros(n)
+    stock_gaps, price_gaps = [xp.max(xp.abs(S - target_d) / denom_d)], []
+    x_prev, sold, orders, last, ratio = x_plan, c_d, c_d, c_d, xp.ones(n)
     over = np.zeros(n, bool)
-    A = economy.A
     for t in range(T):
-        st = consumer_step(economy, sales=sold, orders=orders, stocks=np.maximum(S, 0.0), backlog=B, targets=last,
-                           stock_targets=target, price_ratio=ratio, values=v,
-                           other_final=None if other_final is None else y_o, rule=rule, x0=x_prev,
-                           backend=backend, rtol=rtol)
+        st = consumer_step(economy, sales=sold, orders=orders, stocks=xp.maximum(S, 0.0), backlog=B, targets=last,
+                           stock_targets=target_d, price_ratio=ratio, values=v_d,
+                           other_final=None if other_final is None else y_d, rule=rule, x0=x_prev,
+                           backend=home.backend, rtol=rtol, keep_on_device=home.device)
         if not st.converged:
             raise ConvergenceError(f"the solve of period {t} missed rtol={rtol:g}: {st.evidence.describe()}",
                                    residual=st.residual, iterations=st.iterations)
         if len(st.over_capacity):
             over[economy.positions(list(st.over_capacity))] = True
         ratio = st.price_ratio
-        x = np.maximum(st.output, 0.0)
-        d = act(t) * ratio ** (-elasticity)
+        x = xp.maximum(st.output, 0.0)
+        d = act_d(t) * ratio ** (-elasticity)
         wanted = d + B
-        inter = np.asarray(A @ x, dtype=np.float64)
-        available = S + x - inter - y_o
-        s = np.minimum(wanted, np.maximum(available, 0.0))
-        S_next = S + x - inter - y_o - s
+        inter = home.matvec(economy, x)
+        available = S + x - inter - y_d
+        s = xp.minimum(wanted, xp.maximum(available, 0.0))
+        S_next = S + x - inter - y_d - s
         unmet = wanted - s
-        rel = relative_shortfall(st.shortfall, target, orders, B)
-        for k_, val in (("prices", v * ratio), ("orders", d), ("demand", wanted), ("sales", s), ("unmet", unmet),
+        rel = relative_shortfall(st.shortfall, target_d, orders, B)
+        for k_, val in (("prices", v_d * ratio), ("orders", d), ("demand", wanted), ("sales", s), ("unmet", unmet),
                         ("final_target", st.final_demand), ("output", x), ("output_adjustment", x - x_plan),
                         ("intermediate_use", inter), ("shortfall", rel)):
-            out[k_][t] = val[rec]
-        price_gap[t] = float(np.max(np.abs(ratio - 1.0)))
-        B = np.where(carry, unmet, 0.0)
+            rows[k_].append(val[rec_d])
+        price_gaps.append(xp.max(xp.abs(ratio - 1.0)))
+        B = xp.where(carry_d, unmet, 0.0)
         S, x_prev, sold, orders, last = S_next, x, s, d, st.targets
-        stocks[t + 1], backlogs[t + 1] = S[rec], B[rec]
-        stock_gap[t + 1] = float(np.max(np.abs(S - B - target) / denom))
+        stock_rows.append(S[rec_d])
+        back_rows.append(B[rec_d])
+        stock_gaps.append(xp.max(xp.abs(S - B - target_d) / denom_d))
+    host = lambda parts: np.asarray(to_host(xp.stack(parts)), dtype=np.float64)
+    out = {k: host(parts) for k, parts in rows.items()}
+    stocks, backlogs = host(stock_rows), host(back_rows)
+    stock_gap, price_gap = host(stock_gaps), host(price_gaps)
     within = stock_gap <= tol
     converged_at = None
     if within[-1]:
         bad = np.flatnonzero(~within)
         converged_at = int(bad[-1] + 1) if bad.size else 0
-    final_gap = (np.abs(S - B - target) / denom)[rec]
+    final_gap = np.asarray(to_host((xp.abs(S - B - target_d) / denom_d)[rec_d]))
     mean_orders = np.maximum(out["orders"][-min(T, 8):].mean(axis=0), 1e-300)
     diagnosis = diagnose(out["shortfall"], out["prices"] / np.where(v[rec] > 0, v[rec], 1.0)[None, :],
                          final_gap=final_gap, tol=tol, buffer_ratio=target[rec] / mean_orders,

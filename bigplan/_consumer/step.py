@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._arrays import array_library, to_host
 from .._evidence import Evidence, WithEvidence
 from .._inputs import (
     PlanBlock,
@@ -29,6 +30,7 @@ from ..errors import (
     ShapeError,
 )
 from ..static import labour_values, solve_output
+from .device import Home, namespace, resolve
 from .rule import StepRule
 
 __all__ = ["ConsumerStep", "consumer_step", "default_values", "relative_shortfall"]
@@ -41,7 +43,9 @@ class ConsumerStep(WithEvidence):
     """Next period's prices, targets and gross output from one consumer step (:func:`consumer_step`).
 
     Arrays are ``(n, k)`` for ``k`` plans (``(n,)`` when the observations came as
-    one vector), one row per product.
+    one vector), one row per product: NumPy arrays, or CuPy/JAX arrays when the
+    step kept its results on the device (``keep_on_device``; :meth:`to_frame`
+    brings them to the host).
 
     Attributes
     ----------
@@ -122,12 +126,13 @@ class ConsumerStep(WithEvidence):
             "shortfall": self.shortfall, "stock_target": self.stock_targets, "output": self.output,
         }
         index = self.labels if self.labels is not None else pd.RangeIndex(len(self.values))
+        values = to_host(self.values)
         if self.squeeze or plan is not None:
             j = 0 if self.squeeze else self._plan_position(plan)
-            data = {k: (self.values if v is None else (v if v.ndim == 1 else v[:, j])) for k, v in cols.items()}
+            data = {k: (values if v is None else to_host(v if v.ndim == 1 else v[:, j])) for k, v in cols.items()}
             return pd.DataFrame(data, index=index)
         plans = self.plans if self.plans is not None else pd.RangeIndex(self.output.shape[1])
-        parts = {k: pd.DataFrame(np.broadcast_to(self.values[:, None], self.output.shape) if v is None else v,
+        parts = {k: pd.DataFrame(np.broadcast_to(values[:, None], self.output.shape) if v is None else to_host(v),
                                  index=index, columns=plans) for k, v in cols.items()}
         return pd.concat(parts, axis=1, names=["quantity", "plan"])
 
@@ -140,49 +145,107 @@ class ConsumerStep(WithEvidence):
         raise LabelError(f"unknown plan {plan!r}; this step has plans {list(self.plans)[:_SHOW]}")
 
     def __repr__(self) -> str:
-        dev = np.abs(self.price_ratio - 1.0)
+        xp = namespace(self.price_ratio)
+        dev = float(xp.max(xp.abs(self.price_ratio - 1.0))) if self.price_ratio.size else 0.0
         k = 1 if self.squeeze else self.output.shape[1]
         state = "converged" if self.converged else "NOT converged"
+        where = "" if array_library(self.output) in (None, "numpy") else f" on {array_library(self.output)}"
         return (
-            f"<ConsumerStep {self.output.shape[0]} products x {k} plans: largest price deviation "
-            f"{float(dev.max()) if dev.size else 0.0:.3g}, {len(self.over_capacity)} over capacity; solve {state}, "
+            f"<ConsumerStep {self.output.shape[0]} products x {k} plans{where}: largest price deviation "
+            f"{dev:.3g}, {len(self.over_capacity)} over capacity; solve {state}, "
             f"{self.seconds:.3g} s>"
         )
 
 
 def default_values(economy: Economy, values: Any, backend: Any) -> np.ndarray:
-    """Labour values per product: ``values`` aligned, or the economy's (summed over labour kinds)."""
+    """Labour values per product on the host: ``values`` aligned, or the economy's (summed over labour kinds)."""
     if values is not None:
         return product_vector(economy, values, "values")
     if economy.labour is None:
         raise InvalidEconomyError("this economy has no labour coefficients; pass values=... (labour values)")
-    vv = np.asarray(labour_values(economy, backend=backend).values, np.float64)
+    vv = np.asarray(to_host(labour_values(economy, backend=backend, keep_on_device=False).values), np.float64)
     return vv if vv.ndim == 1 else vv.sum(axis=0)
 
 
-def relative_shortfall(u, star, orders, backlog=None) -> np.ndarray:
-    """``u / R`` with ``R = max(S*, orders + backlog)`` (0 where ``R = 0``): the signal the rule acts on."""
-    scale = np.add(orders, backlog) if backlog is not None else np.array(orders, dtype=np.float64)
-    np.maximum(scale, star, out=scale)
-    return np.divide(u, scale, out=scale, where=scale > 0)  # where R = 0, R itself: the 0 asked for
+def _values(economy: Economy, values: Any, home: Home):
+    """Labour values: a device vector of the step's library is checked where it lies (a few flags come back)."""
+    if (home.device and array_library(values) == home.name and getattr(values, "ndim", 0) == 1
+            and values.shape[0] == economy.n):
+        xp = home.xp
+        vd = home.put(values)
+        if bool(xp.all(xp.isfinite(vd) & (vd >= 0))):
+            return vd
+    return default_values(economy, values, home.backend)  # host input, or the typed error for bad device input
 
 
-def _block(economy, value, what: str, ref, *, error=InvalidDemandError, lo: float | None = 0.0) -> np.ndarray:
-    """``value`` as a float64 ``(n, k)`` block matching the reference plans (a vector stands for every plan)."""
+def relative_shortfall(u, star, orders, backlog=None):
+    """``u / R`` with ``R = max(S*, orders + backlog)`` (0 where ``R = 0``): the signal the rule acts on.
+
+    Computed in the arrays' own library (NumPy, CuPy or JAX), without updating any input.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bigplan._consumer.step import relative_shortfall
+    >>> relative_shortfall(np.array([1.0, 2.0, 0.0]), np.array([4.0, 0.0, 0.0]), np.array([2.0, 1.0, 0.0]),
+    ...                    np.array([0.0, 3.0, 0.0])).tolist()
+    [0.25, 0.5, 0.0]
+    """
+    xp = namespace(u, star, orders, backlog)
+    scale = orders + backlog if backlog is not None else xp.asarray(orders, dtype=xp.float64)
+    scale = xp.maximum(scale, star)
+    pos = scale > 0
+    # u / R where R > 0, else 0 (R itself there, as R >= 0): no division by zero is ever evaluated
+    return xp.where(pos, u, 0.0) / xp.where(pos, scale, 1.0)
+
+
+def _block(economy, value, what: str, ref, home: Home, *, error=InvalidDemandError, lo: float | None = 0.0):
+    """``value`` as a float64 ``(n, k)`` block of ``home``'s library matching the reference plans.
+
+    A vector stands for every plan.  Validation (labels, shapes, NaN, sign) is
+    :func:`~bigplan._inputs.plan_block`'s, the same for every library; only the
+    error path brings a device block to the host to count the offending entries.
+    """
     k, names = ref
-    pb = value if isinstance(value, PlanBlock) else plan_block(economy, value, what, host=True)
-    block = pb.values if pb.values.dtype == np.float64 else pb.values.astype(np.float64)
-    if pb.k != k:
-        if not (pb.squeeze and pb.k == 1):
-            raise ShapeError(f"{what} has {pb.k} plans but sales have {k}; give one column per plan, or one "
-                             "vector for every plan")
-        block = np.broadcast_to(block, (block.shape[0], k))
-    elif names is not None and pb.names is not None and not pb.squeeze and not pb.names.equals(names):
+    pb = value if isinstance(value, PlanBlock) else plan_block(economy, value, what, host=not home.device)
+    if pb.k != k and not (pb.squeeze and pb.k == 1):
+        raise ShapeError(f"{what} has {pb.k} plans but sales have {k}; give one column per plan, or one "
+                         "vector for every plan")
+    if pb.k == k and names is not None and pb.names is not None and not pb.squeeze and not pb.names.equals(names):
         raise LabelError(f"{what} names plans {list(pb.names)[:_SHOW]} but sales name {list(names)[:_SHOW]}; "
                          "give the plans in the same order with the same names")
     if lo is not None and not pb.nonneg.all():  # plan_block has refused NaN/inf and knows each column's sign
-        check_finite(pb.values, what, lo=lo, error=error)
+        check_finite(np.asarray(to_host(pb.values)), what, lo=lo, error=error)
+    block = home.put(pb.values)
+    if pb.k != k:
+        block = home.xp.broadcast_to(block, (block.shape[0], k))
     return block
+
+
+def _rule(home: Home, rule: StepRule, star, stocks, a, back, y_o):
+    """The rule on blocks of one library: ``(u, ratio, forecast, f, q)`` (see :func:`consumer_step`).
+
+    Never writes into an input; fresh blocks are updated in place where the
+    library allows it (NumPy, CuPy) and replaced where it does not (JAX, where
+    the whole rule is one compiled call: :meth:`Home.fused`).
+    """
+    xp, upd = home.xp, home.update
+    u = xp.subtract(star, stocks)
+    if back is not None:
+        u = upd(xp.add, u, back)
+    ratio = relative_shortfall(u, star, a, back)
+    ratio = upd(xp.multiply, ratio, rule.price_response)
+    ratio = upd(xp.add, ratio, 1.0)
+    ratio = upd(xp.clip, ratio, rule.min_price, rule.max_price)
+    eh = rule.elasticity
+    forecast = a if not eh else a * ratio ** (-eh)
+    f = xp.multiply(u, rule.gain)
+    f = upd(xp.add, f, forecast)
+    if y_o is not None:
+        f = upd(xp.add, f, y_o)
+    f = upd(xp.maximum, f, 0.0)
+    q = f if y_o is None else f - y_o
+    return u, ratio, forecast, f, q
 
 
 def consumer_step(
@@ -202,6 +265,7 @@ def consumer_step(
     backend: Any = "auto",
     rtol: float = 1e-10,
     raise_on_failure: bool = True,
+    keep_on_device: bool | None = None,
 ) -> ConsumerStep:
     """One period of the consumer-demand loop: observations in, next period's prices, targets and output out.
 
@@ -253,13 +317,27 @@ def consumer_step(
     rule : StepRule, optional
     x0 : array (n, k), optional
         Warm start for the solve (e.g. the last gross output).
-    backend : str
+    backend : {"auto", "numpy", "cupy", "jax"} or Backend
+        Where the step runs, the rule's element-wise work as well as the solve.
+        ``"auto"``: the inputs' own library when some are CuPy or JAX arrays
+        (the others are moved there), else the rule on the host and the solve
+        where :func:`~bigplan.solve_output` would put it.  ``"cupy"``/``"jax"``
+        move host inputs to that device once.  pandas and mapping inputs are
+        aligned by label on the host first.
     rtol : float
         Tolerance of the batched solve.
     raise_on_failure : bool, default True
         Raise :class:`~bigplan.ConvergenceError` when a plan's solve misses
         ``rtol``; when False, return the step with ``converged=False`` and the
         per-plan status in its evidence.
+    keep_on_device : bool, optional
+        Return the step's arrays in the device library (CuPy/JAX) instead of
+        NumPy.  Default, as in :func:`~bigplan.solve_output`: keep them there
+        exactly when the inputs came as device arrays.  ``True`` with host
+        inputs and ``backend="auto"`` runs the step on the CUDA device
+        :func:`~bigplan.solve_output` would pick (on the host when there is
+        none).  The solve itself always keeps its answer on the device the step
+        runs on.
 
     Returns
     -------
@@ -274,7 +352,9 @@ def consumer_step(
     UnknownProductError, LabelError, ShapeError
         Unknown or missing products, wrong shapes, mismatched plans.
     InvalidOptionError
-        ``rule`` not a :class:`StepRule`, bad ``rtol``.
+        ``rule`` not a :class:`StepRule`, bad ``rtol``, ``keep_on_device`` not a boolean.
+    MixedBackendError, BackendError, BackendUnavailableError
+        Inputs of two device libraries, an unknown backend, or one not installed here.
     ConvergenceError
         A plan's solve missed ``rtol`` (with ``raise_on_failure``).
 
@@ -295,72 +375,64 @@ def consumer_step(
         raise InvalidOptionError(f"rule must be a StepRule, got {type(rule).__name__}; e.g. StepRule(gain=0.5)")
     rtol = check_rtol(rtol)
     raise_on_failure = check_bool(raise_on_failure, "raise_on_failure")
-    sb = plan_block(economy, sales, "sales", host=True)
+    home = resolve(backend, keep_on_device, sales, stocks, targets, orders, backlog, stock_targets, price_ratio,
+                   other_final, x0)
+    xp = home.xp
+    sb = plan_block(economy, sales, "sales", host=not home.device)
     ref = (sb.k, sb.names)
-    sales_b = _block(economy, sb, "sales", ref)
-    stocks_b = _block(economy, stocks, "stocks", ref, error=NegativeStockError)
-    last = _block(economy, targets, "targets", ref, lo=None)
+    sales_b = _block(economy, sb, "sales", ref, home)
+    stocks_b = _block(economy, stocks, "stocks", ref, home, error=NegativeStockError)
+    last = _block(economy, targets, "targets", ref, home, lo=None)
     if stock_targets is None:
         if economy.stocks is None:
             raise InvalidDemandError("stock_targets is required: this economy records no stocks (give 0 for "
                                      "products kept without stock)")
         stock_targets = economy.stocks
-    star = _block(economy, stock_targets, "stock_targets", ref, error=NegativeStockError)
-    a = sales_b if orders is None else _block(economy, orders, "orders", ref)
-    back = None if backlog is None else _block(economy, backlog, "backlog", ref)
+    star = _block(economy, stock_targets, "stock_targets", ref, home, error=NegativeStockError)
+    a = sales_b if orders is None else _block(economy, orders, "orders", ref, home)
+    back = None if backlog is None else _block(economy, backlog, "backlog", ref, home)
     eh = rule.elasticity
     if eh and price_ratio is not None:
-        r_in = _block(economy, price_ratio, "price_ratio", ref)
-        if not (r_in > 0).all():
+        r_in = _block(economy, price_ratio, "price_ratio", ref, home)
+        if not bool(xp.all(r_in > 0)):
             raise InvalidDemandError("price_ratio must be > 0 everywhere (it is p / v)")
         a = a * r_in ** eh
-    v = default_values(economy, values, backend)
+    v = _values(economy, values, home)
     y_o = None
     if other_final is not None:
-        y_o = _block(economy, other_final, "other_final", ref)
-    # shortfall against the target position, and the scale it is measured on
-    u = np.subtract(star, stocks_b)
-    if back is not None:
-        u += back
-    ratio = relative_shortfall(u, star, a, back)
-    ratio *= rule.price_response
-    ratio += 1.0
-    np.clip(ratio, rule.min_price, rule.max_price, out=ratio)
-    forecast = a if not eh else a * ratio ** (-eh)
-    f = np.multiply(u, rule.gain)
-    f += forecast
-    if y_o is not None:
-        f += y_o
-    np.maximum(f, 0.0, out=f)
-    q = f if y_o is None else f - y_o
-    sol = solve_output(economy, f, x0=x0, backend=backend, rtol=rtol, raise_on_failure=raise_on_failure)
-    X = np.asarray(sol.output, dtype=np.float64)
+        y_o = _block(economy, other_final, "other_final", ref, home)
+    u, ratio, forecast, f, q = home.fused(_rule)(home, rule, star, stocks_b, a, back, y_o)  # one call on JAX
+    sol = solve_output(economy, f, x0=x0, backend=home.backend, rtol=rtol, raise_on_failure=raise_on_failure,
+                       keep_on_device=home.device)
+    X = sol.output if sol.output.dtype == np.float64 else sol.output.astype(np.float64)
     notes = list(sol.evidence.notes)
     over = pd.Index([])
     if economy.capacity is not None:
-        hit = np.flatnonzero(X.max(axis=1) > economy.capacity * (1 + 1e-12))
+        cap = economy.cached(("consumer capacity", home.name), lambda: home.put(economy.capacity))
+        hit = np.flatnonzero(to_host(xp.max(X, axis=1) > cap * (1 + 1e-12)))  # n flags come back, not X
         if hit.size:
             over = pd.Index(product_labels(economy, hit))
             notes.append(f"{hit.size} products need more gross output than their recorded capacity: "
                          f"{list(over[:_SHOW])}")
     signal = pd.Index([])
     if back is not None:
-        stockless = (star == 0).all(axis=1) & (back > 0).any(axis=1)
-        pos = np.flatnonzero(stockless)
+        stockless = xp.all(star == 0, axis=1) & xp.any(back > 0, axis=1)
+        pos = np.flatnonzero(to_host(stockless))
         if pos.size:
             signal = pd.Index(product_labels(economy, pos[:500]))
             notes.append(f"{pos.size} products without stock were signalled by their backlog")
-    floor = int((ratio <= rule.min_price).sum()) if ratio.min() <= rule.min_price else 0
-    ceil = int((ratio >= rule.max_price).sum()) if ratio.max() >= rule.max_price else 0
+    floor = int(xp.sum(ratio <= rule.min_price)) if float(xp.min(ratio)) <= rule.min_price else 0
+    ceil = int(xp.sum(ratio >= rule.max_price)) if float(xp.max(ratio)) >= rule.max_price else 0
     if floor or ceil:
         notes.append(f"price ratio clipped: {floor} entries at min_price, {ceil} at max_price")
     evidence = dataclasses.replace(sol.evidence, seconds=time.perf_counter() - t0, notes=tuple(notes))
     squeeze = sb.squeeze
-    sq = (lambda z: z[:, 0]) if squeeze else (lambda z: z)
+    sq = (lambda z: home.out(z[:, 0])) if squeeze else home.out
     return ConsumerStep(
         price_ratio=sq(ratio), targets=sq(q), stock_targets=sq(star),
-        final_demand=sq(f), output=X if X.ndim == 1 or not squeeze else X[:, 0],
+        final_demand=sq(f), output=sq(X),
         demand_forecast=sq(forecast.copy() if forecast is a else forecast),
-        shortfall=sq(u), last_targets=sq(last), values=v, rule=rule, over_capacity=over, backlog_signal=signal,
-        labels=economy.labels, plans=sb.names, squeeze=squeeze, evidence=evidence,
+        shortfall=sq(u), last_targets=sq(last), values=home.put(v) if home.keep else to_host(v), rule=rule,
+        over_capacity=over, backlog_signal=signal, labels=economy.labels, plans=sb.names, squeeze=squeeze,
+        evidence=evidence,
     )

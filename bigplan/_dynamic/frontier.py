@@ -233,7 +233,10 @@ def compare(
     horizon : int, default 10
         Periods planned (>= 1).
     capacity, stocks : array_like (n,) or pandas.Series, optional
-        Today's capacity and stocks (default: the economy's records); finite, >= 0.
+        Today's capacity and stocks (default: the economy's records); finite, >= 0.  The stocks of every
+        product are drawn in the first period, for consumption, as investment goods and in place of
+        intermediate inputs (the least first-period output; see :class:`PlanReport` ``stocks`` and the
+        ``stocks_*`` / ``labour_saved`` metrics).
     current_output : array_like (n,) or pandas.Series, optional
         Today's output, for the growth of item (a) (default: the recorded capacity).
     method : {"auto", "capacity", "lp", "exact"}

@@ -16,10 +16,10 @@ from ..errors import InvalidDemandError
 from .capacity import solve_capacity
 from .exact import solve_exact
 from .lp import solve_lp
-from .problem import PlanProblem
+from .problem import PlanOutcome, PlanProblem
 from .result import DynamicPlan, assemble
 
-__all__ = ["run_plan"]
+__all__ = ["run_plan", "solve_problem"]
 
 _METHODS = {"capacity": solve_capacity, "exact": solve_exact, "lp": solve_lp}
 
@@ -28,6 +28,15 @@ def run_plan(economy, consumption, **options) -> DynamicPlan:
     """:func:`bigplan.dynamic.plan` (see there for the arguments)."""
     t0 = time.perf_counter()
     problem = PlanProblem.from_arguments(economy, consumption, **options)
+    return assemble(problem, solve_problem(problem), t0)
+
+
+def solve_problem(problem: PlanProblem) -> PlanOutcome:
+    """The method's outcome for a validated problem: solved at unit magnitude, scaled back, overflow refused.
+
+    The proposals (``proposals.py``) call it on problems whose first-period
+    targets may be negative (final demand net of the stocks drawn).
+    """
     scale = _magnitude(problem)
     if scale == 1.0:
         outcome = _METHODS[problem.method](problem)
@@ -43,7 +52,7 @@ def run_plan(economy, consumption, **options) -> DynamicPlan:
             "the plan's outputs overflow float64 at these targets; express consumption (and capacity, labour "
             "supply) in larger units"
         )
-    return assemble(problem, outcome, t0)
+    return outcome
 
 
 def _magnitude(problem: PlanProblem) -> float:
@@ -52,7 +61,7 @@ def _magnitude(problem: PlanProblem) -> float:
     The targets drive every solve; without any, the largest capacity or labour supply.
     """
     parts = [problem.consumption, problem.initial_capacity, problem.labour_supply]
-    sizes = [float(np.max(a)) if a is not None and a.size else 0.0 for a in parts]
+    sizes = [float(np.max(np.abs(a))) if a is not None and a.size else 0.0 for a in parts]
     m = sizes[0] if sizes[0] > 0 else max(sizes)
     if m == 0.0 or 1e-100 <= m <= 1e100:
         return 1.0

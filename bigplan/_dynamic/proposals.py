@@ -13,17 +13,29 @@ largest at which the plan's labour fits the working time in every period (a
 few re-plans; the plan is homogeneous up to the fixed capacity and stocks).
 Capacity that is short is reported as the proposal's bottleneck, not raised.
 
-Stocks: recorded stocks meet the first period's final consumption of the same
-product before anything is produced; stocks of goods not consumed directly
-(intermediate goods, equipment) are not drawn on (reported as unused).
+Stocks: the recorded stocks of every product may be drawn in the first
+period, for its private and public consumption ``d``, its investment goods
+``B N_1`` and the intermediate inputs of both, directly or indirectly
+(:mod:`.stocks`): the first period makes the least output ``x*`` with ``x* + u
+= A x* + d + B N_1``, ``0 <= u <= s``, which is also the output needing the
+least labour, and the plan's first period has the final demand ``d - u``
+(negative where stocks replace intermediate inputs or investment goods; the
+plan's ``consumption[0]``).  A product is made only once its stock is used up;
+stocks no part of the first period needs are left (``stocks_unused``).  With
+today's capacity known, the capacity and exact methods set ``N_1`` by the
+capacity targets of later periods, independently of the first period's
+targets, so ``x*`` is exact; with ``method="lp"`` or without a capacity,
+``N_1`` is first planned net of what the stocks give consumption (see
+``Present._plan``).
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -35,8 +47,10 @@ from ..errors import InfeasiblePlanError, InvalidPlanError
 from .balanced import Balanced, BalancedProposal
 from .common import plan_option
 from .labour import kind_vector, labour_supply_path, labour_units
-from .planner import run_plan
+from .planner import solve_problem
 from .problem import PlanProblem, horizon_periods
+from .result import assemble
+from .stocks import StockDraw, draw_stocks
 
 __all__ = ["PROPOSAL_KEYS", "Present", "Proposal", "proposal_items"]
 
@@ -99,7 +113,10 @@ class Proposal:
     private, public : numpy.ndarray (n,)
         Private and public consumption in the first period, per product.
     stocks_used : numpy.ndarray (n,)
-        Recorded stocks drawn in the first period.
+        Recorded stocks drawn in the first period: for private and public
+        consumption, as investment goods, and in place of intermediate inputs
+        (:attr:`stocks_final` + :attr:`stocks_investment` +
+        :attr:`stocks_intermediate`; :attr:`stocks_unused` is what is left).
     labour_supply : numpy.ndarray (T, m) or None
     workers : numpy.ndarray (m,) or None
         Workers per labour kind (the same number for every kind when given as one number).
@@ -110,6 +127,18 @@ class Proposal:
     plans : int
         Multi-period plans computed to fit the level to the working time.
     notes : tuple of str
+    stocks : StockDraw or None
+        The first period's draw on the stocks (least output, stocks used and
+        left, labour saved, with evidence); None without a plan or without stocks.
+    stocks_recorded : numpy.ndarray (n,) or None
+        The stocks the proposal started from.
+
+    The plan's first period is planned for the final demand ``private +
+    public - stocks_used`` (``plan.consumption[0]``; negative where stocks
+    replace intermediate inputs or investment goods), and its output is the
+    least one for that period's consumption and investment with the stocks
+    drawn (``stocks.output``; ``stocks.demand`` is consumption plus
+    investment).
     """
 
     name: str
@@ -130,6 +159,42 @@ class Proposal:
     bundle_value: float = math.nan
     plans: int = 0
     notes: tuple = field(default_factory=tuple)
+    stocks: StockDraw | None = None
+    stocks_recorded: np.ndarray | None = None
+
+    # the first period's stocks
+    @property
+    def stocks_final(self) -> np.ndarray:
+        """Stocks that meet the product's own private and public consumption (first period), per product."""
+        return np.minimum(self.stocks_used, self.private + self.public)
+
+    @property
+    def stocks_investment(self) -> np.ndarray:
+        """Stocks delivered as the first period's investment goods (equipment), per product."""
+        return np.zeros_like(self.stocks_used) if self.stocks is None else self.stocks.final - self.stocks_final
+
+    @property
+    def stocks_intermediate(self) -> np.ndarray:
+        """Stocks drawn in place of intermediate inputs (first period), per product."""
+        return np.zeros_like(self.stocks_used) if self.stocks is None else self.stocks.intermediate
+
+    @property
+    def stocks_unused(self) -> np.ndarray:
+        """Stocks left after the first period (all of them when nothing was planned), per product."""
+        return (np.zeros_like(self.stocks_used) if self.stocks_recorded is None else
+                self.stocks_recorded - self.stocks_used)
+
+    @property
+    def output_saved(self) -> np.ndarray:
+        """Output the stocks make unnecessary in the first period, ``(I - A)^{-1} stocks_used``."""
+        return np.zeros_like(self.stocks_used) if self.stocks is None else self.stocks.output_saved
+
+    @property
+    def labour_saved(self) -> np.ndarray | None:
+        """Labour per kind the stocks save in the first period, ``l (I - A)^{-1} stocks_used``."""
+        if self.stocks is None:
+            return None if self.labour_now is None else np.zeros_like(self.labour_now)
+        return self.stocks.labour_saved
 
     # first-period values, at the report's prices
     @property
@@ -197,6 +262,7 @@ class Present:
         self.backend, self.solver, self.rtol = backend, solver, rtol
         self.units = labour_units(economy)
         self.shifts: dict = {}  # shifted economies (and their factorisations), shared by every plan of the report
+        self.restricted: dict = {}  # economies restricted to the products made (stocks), shared likewise
         # validate the plan options once (method name, rtol...), with a tiny stand-in problem
         PlanProblem.from_arguments(economy, np.zeros(n), horizon=1, method=method, rtol=rtol)
 
@@ -273,7 +339,7 @@ class Present:
         for _ in range(_MAX_REPLANS):
             plans += 1
             planned = level
-            plan = self._plan(priv_u + pub_u, level, factors, supply, g)
+            plan, draw = self._plan(priv_u + pub_u, level, factors, supply, g)
             if supply is None or plan.labour is None:
                 break
             lab = plan.labour
@@ -293,25 +359,68 @@ class Present:
             notes.append(f"the level of consumption did not settle in {_MAX_REPLANS} plans (labour use "
                          f"{u:.9g} of the supply)")
         level = planned  # the level of the plan kept (the loop may have proposed another after the last one)
+        if draw is not None and not draw.converged:
+            notes.append("the first period's draw on the stocks is not certified: "
+                         + "; ".join(draw.evidence.notes or ("a solve missed its tolerance",)))
         private = priv_u * level
         public = pub_u * level
         reason = _reason(plan)
         return Proposal(
             name=name, feasible=plan.feasible, reason=reason, binding=binding, growth_rate=float(g),
             public_share=bal.public_share, plan=plan, reference=ref, level=float(level), private=private,
-            public=public, stocks_used=np.minimum(self.stocks, private + public), labour_supply=supply,
+            public=public, stocks_used=np.zeros(e.n) if draw is None else draw.used, labour_supply=supply,
             workers=workers, prices=bal.p, bundle_value=float(bal.p @ bal.c), plans=plans, notes=tuple(notes),
+            stocks=draw, stocks_recorded=self.stocks,
         )
 
     def _plan(self, f: np.ndarray, level: float, factors: np.ndarray, supply, g: float):
-        """The multi-period plan of final consumption ``level * f * factors``, first period net of stocks."""
+        """``(plan, draw)``: the plan of final consumption ``level * f * factors``, first period drawing on stocks.
+
+        The first period's output is the least one for its consumption ``d``
+        and investment ``B N_1`` with the stocks drawn,
+        :func:`.stocks.draw_stocks` of ``d + B N_1``, and the plan is made for
+        the final demand ``d - u`` (negative where stocks replace intermediate
+        inputs or investment goods); expectations (the growth of the path)
+        come from the gross path.  With today's capacity given, the capacity
+        and exact methods fix ``N_1`` by the capacity targets of later periods,
+        whatever the first period's targets: the draw is then exact.  Without
+        it, or with ``method="lp"``, ``N_1`` is planned for ``d`` net of what
+        the stocks give consumption, and the draw then also covers what it
+        can of that investment (a feasible plan, at most the labour of the
+        plan without, not a joint optimum).
+        """
+        t0 = time.perf_counter()
         C = f[:, None] * level * factors[None, :]
-        C[:, 0] -= np.minimum(self.stocks, C[:, 0])
         while len(self.shifts) > 6:  # keep the latest few (each is a copy of A + B): memory stays bounded
             self.shifts.pop(next(iter(self.shifts)))
-        return run_plan(self.economy, C.T, capacity=self.capacity, labour_supply=supply, method=self.method,
-                        backend=self.backend, solver=self.solver, rtol=self.rtol,
-                        terminal_growth=g if g > 0 else None, shift_cache=self.shifts)
+        problem = PlanProblem.from_arguments(
+            self.economy, C.T, capacity=self.capacity, labour_supply=supply, method=self.method,
+            backend=self.backend, solver=self.solver, rtol=self.rtol, terminal_growth=g if g > 0 else None,
+            shift_cache=self.shifts)
+        if not self.stocks.any():
+            return assemble(problem, solve_problem(problem), t0), None
+        d = C[:, 0].copy()
+        if self.capacity is None or problem.method == "lp":  # N_1 depends on the first period's targets
+            pre = self._draw(d)
+            C[:, 0] = pre.net_demand
+            problem = replace(problem, consumption=C.copy())
+        outcome = solve_problem(problem)
+        inv = np.asarray(problem.capital @ outcome.new_capacity[:, 0], dtype=np.float64)
+        draw = self._draw(d + inv)
+        X = outcome.output.copy()
+        X[:, 0] = draw.output  # (I - A) x* = d + B N_1 - u: the plan's balance with final demand d - u
+        C[:, 0] = d - draw.used
+        problem = replace(problem, consumption=C)
+        ev = outcome.evidence
+        note = (f"period 1: the least output with the stocks drawn ({draw.steps} active-set steps, "
+                f"complementarity {draw.complementarity:.3g})")
+        ev = replace(ev, converged=ev.converged and draw.converged, residual=np.maximum(ev.residual, draw.residual),
+                     notes=(*ev.notes, note, *draw.evidence.notes))
+        return assemble(problem, replace(outcome, output=X, evidence=ev), t0), draw
+
+    def _draw(self, demand: np.ndarray) -> StockDraw:
+        return draw_stocks(self.economy, demand, self.stocks, backend=self.backend, method=self.solver,
+                           rtol=self.rtol, cache=self.restricted)
 
     def _impossible(self, name, spec, supply, workers, why: str) -> Proposal:
         n = self.economy.n
@@ -320,14 +429,12 @@ class Present:
             name=name, feasible=False, reason=why, binding="the split cannot be sustained",
             growth_rate=math.nan if g is None else float(g), public_share=self.bal.public_share, plan=None,
             reference=None, level=0.0, private=np.zeros(n), public=np.zeros(n), stocks_used=np.zeros(n),
-            labour_supply=supply, workers=workers, prices=self.bal.p,
+            labour_supply=supply, workers=workers, prices=self.bal.p, stocks_recorded=self.stocks,
         )
 
 
 _MAX_REPLANS = 12
 _LEVEL_TOL = 5e-4  # labour use of the binding kind ends in [1 - 1e-3, 1]
-
-
 def _next_level(seen: list, target: float) -> float:
     """The next level to try, from the plans so far ``[(level, labour use)]``.
 

@@ -35,7 +35,9 @@ _METRICS = [
     ("feasible", "a"), ("output_value", "a"), ("output_change_now", "a"), ("output_growth", "a"),
     ("products_short", "a"), ("capacity_shortfall", "a"),
     ("total_labour", "b"), ("labour_supply", "b"), ("labour_per_worker", "b"), ("peak_labour", "b"),
+    ("labour_saved", "b"),
     ("consumption_now", "c"), ("consumption_level", "c"), ("consumption_per_worker", "c"), ("stocks_used", "c"),
+    ("stocks_final", "c"), ("stocks_investment", "c"), ("stocks_intermediate", "c"), ("stocks_unused", "c"),
     ("public_consumption", "d"), ("investment", "d"), ("replacement", "d"), ("investment_share", "d"), ("public_share", "d"),
     ("consumption_share", "d"), ("net_product", "d"),
     ("growth_rate", "e"), ("consumption_end", "e"), ("consumption_total", "e"),
@@ -57,6 +59,12 @@ def _metrics(p: Proposal, current: np.ndarray | None) -> dict:
     m["consumption_now"] = p.consumption_now
     m["public_consumption"] = p.public_consumption
     m["stocks_used"] = float(pr @ p.stocks_used)
+    m["stocks_final"] = float(pr @ p.stocks_final)
+    m["stocks_investment"] = float(pr @ p.stocks_investment)
+    m["stocks_intermediate"] = float(pr @ p.stocks_intermediate)
+    m["stocks_unused"] = float(pr @ p.stocks_unused)
+    if p.labour_saved is not None:
+        m["labour_saved"] = float(p.labour_saved.sum())
     if p.reference is not None:
         ref = p.reference
         m["consumption_level"] = _nan_div(p.consumption_now, p.bundle_value)
@@ -110,6 +118,13 @@ class PlanReport:
         ``net_product`` is consumption + public consumption + net investment,
         and ``investment_share`` is net investment over the net product (as
         the balanced reference's ``balanced_investment_share``).
+        Stocks (first period): ``stocks_used`` = ``stocks_final`` (meeting
+        the product's own private and public consumption) +
+        ``stocks_investment`` (delivered as investment goods) +
+        ``stocks_intermediate`` (in place of intermediate inputs),
+        ``stocks_unused`` what is left, and
+        ``labour_saved`` the labour (all kinds) the stocks save,
+        ``l (I - A)^{-1} stocks_used``.
     products : pandas.DataFrame
         Item (a) by product: rows products, columns ``(proposal, quantity)``
         with quantities ``current`` (current output), ``output_now`` (period
@@ -133,6 +148,11 @@ class PlanReport:
     consumption : pandas.DataFrame
         Items (c), (d): products x ``(proposal, private | public |
         investment)`` in the first period.
+    stocks : pandas.DataFrame
+        The first period's stocks: products x ``(proposal, quantity)`` with
+        quantities ``recorded``, ``used_final``, ``used_investment``,
+        ``used_intermediate``, ``unused`` and ``output_saved`` (output the
+        stocks make unnecessary).
     output, labour, sector_output : pandas.DataFrame or None
         First-period gross output (products x proposals), labour needed per
         kind (kinds x proposals) and output value per sector (sectors x
@@ -161,6 +181,7 @@ class PlanReport:
     current_kind: str
     horizon: int
     labour_units: tuple
+    stocks: pd.DataFrame | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """The summary, indexed by ``(item, metric)``: items ``"(a) productive implications"`` ... ``(e)``."""
@@ -193,7 +214,7 @@ def build_report(economy: Economy, props: list, *, sectors: np.ndarray | None, c
     summary = pd.DataFrame({p.name: _metrics(p, current) for p in props}, index=[k for k, _ in _METRICS],
                            dtype=np.float64)
     summary.index.name = "metric"
-    prod_cols, sec_cols, cons_cols = {}, {}, {}
+    prod_cols, sec_cols, cons_cols, stock_cols = {}, {}, {}, {}
     sec = np.asarray(labels, dtype=object) if sectors is None else sectors
     B = economy.capital
     for p in props:
@@ -227,6 +248,11 @@ def build_report(economy: Economy, props: list, *, sectors: np.ndarray | None, c
             sec_cols[(p.name, q)] = g[q]
         for q, v in (("private", p.private), ("public", p.public), ("investment", inv1)):
             cons_cols[(p.name, q)] = v
+        recorded = p.stocks_recorded if p.stocks_recorded is not None else zero
+        for q, v in (("recorded", recorded), ("used_final", p.stocks_final), ("used_investment", p.stocks_investment),
+                     ("used_intermediate", p.stocks_intermediate), ("unused", p.stocks_unused),
+                     ("output_saved", p.output_saved)):
+            stock_cols[(p.name, q)] = v
     products = pd.DataFrame(prod_cols, index=labels)
     products.columns.names = ["proposal", "quantity"]
     sectors_df = pd.DataFrame(sec_cols)
@@ -234,6 +260,8 @@ def build_report(economy: Economy, props: list, *, sectors: np.ndarray | None, c
     sectors_df.index.name = "sector"
     consumption = pd.DataFrame(cons_cols, index=labels)
     consumption.columns.names = ["proposal", "quantity"]
+    stocks = pd.DataFrame(stock_cols, index=labels)
+    stocks.columns.names = ["proposal", "quantity"]
     output = pd.DataFrame({p.name: (p.plan.output[0] if p.plan is not None else np.zeros(economy.n))
                            for p in props}, index=labels)
     labour = None
@@ -247,7 +275,7 @@ def build_report(economy: Economy, props: list, *, sectors: np.ndarray | None, c
         proposals=tuple(props), summary=summary, products=products, sectors=sectors_df,
         bottlenecks=_bottlenecks(props), work=_work(economy, props, units), consumption=consumption,
         output=output, labour=labour, sector_output=sector_output, current_kind=current_kind, horizon=horizon,
-        labour_units=units,
+        labour_units=units, stocks=stocks,
     )
 
 
@@ -367,7 +395,14 @@ def _text(rep: PlanReport, top: int) -> str:
         lines.append(f"  {ITEMS['c']}: {_fmt(col['consumption_now'])}"
                      + (f" ({_fmt(col['consumption_per_worker'])} per worker)"
                         if math.isfinite(col["consumption_per_worker"]) else "")
-                     + (f"; {_fmt(col['stocks_used'])} of it from stocks" if col["stocks_used"] > 0 else "") + ".")
+                     + (f"; {_fmt(col['stocks_final'])} of private and public consumption met from stocks"
+                        if col["stocks_final"] > 0 else "") + ".")
+        if col["stocks_used"] > 0:
+            saved = (f", saving {_fmt(col['labour_saved'])} of labour in period 1"
+                     if math.isfinite(col["labour_saved"]) else "")
+            lines.append(f"    stocks drawn: {_fmt(col['stocks_used'])} ({_fmt(col['stocks_final'])} for consumption, "
+                         f"{_fmt(col['stocks_investment'])} as investment goods, {_fmt(col['stocks_intermediate'])} in "
+                         f"place of intermediate inputs){saved}; {_fmt(col['stocks_unused'])} left unused.")
         lines.append(f"  {ITEMS['d']}: public {_fmt(col['public_consumption'])}, investment "
                      f"{_fmt(col['investment'])} (gross, of which replacement {_fmt(col['replacement'])}; "
                      f"net investment {_share(col['investment_share'])} of the net product {_fmt(col['net_product'])}).")

@@ -17,7 +17,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["capacity_short", "kinds_and_units", "labour_table", "values_moved"]
+from .._replan.passes import CAPACITY_COLUMNS, capacity_table, short_rows
+
+__all__ = ["capacity_short", "kinds_and_units", "labour_table", "values_bound", "values_moved"]
 
 
 def kinds_and_units(labour_names, economy, m: int) -> tuple[list, list]:
@@ -49,6 +51,40 @@ def labour_table(plans: pd.Index, kinds: list, units: list, before: np.ndarray, 
     })
 
 
+def values_bound(values: np.ndarray, labour: np.ndarray, change: tuple) -> float:
+    """A certified bound on every labour value's relative move after a change of ``A`` alone.
+
+    With ``v (I - A) = l`` and ``v' (I - A') = l``, ``v' - v = v' D L`` exactly
+    (``D = A' - A``, ``L = (I - A)^-1 >= 0``).  If ``v |D| <= c l`` entry by entry,
+    then ``v |D| L <= c l L = c v``; and ``v' <= (1 + S) v`` with ``S`` the largest
+    relative move gives ``|v' - v| <= (1 + S) c v``, so ``S <= c / (1 - c)``
+    for ``c < 1``.  ``c`` costs one pass over the changed coefficients, no solve.
+    Returns ``inf`` when it cannot bound (``c >= 1``, or a changed input used by a
+    product without labour of some kind).
+
+    ``values`` and ``labour`` are ``(m, n)`` (or ``(n,)``); ``change`` is the
+    ledger's ``(rows, cols, old, new)``.
+    """
+    rows, cols, old, new = change
+    d = np.abs(np.nan_to_num(np.asarray(new, np.float64)) - np.nan_to_num(np.asarray(old, np.float64)))
+    V, L = np.atleast_2d(values), np.atleast_2d(labour)
+    if V.shape != L.shape or (V < 0).any():
+        return np.inf
+    worst = 0.0
+    for vk, lk in zip(V, L):
+        w = np.bincount(cols, weights=vk[rows] * d, minlength=lk.size)  # (v |D|)_j
+        hit = w > 0
+        if not hit.any():
+            continue
+        if (lk[hit] <= 0).any():
+            return np.inf
+        c = float(np.max(w[hit] / lk[hit]))
+        if c >= 1.0:
+            return np.inf
+        worst = max(worst, c / (1.0 - c))
+    return worst
+
+
 def values_moved(old: np.ndarray, new: np.ndarray, labels: pd.Index | None, codes: np.ndarray, sectors: pd.Index,
                  kinds: list, units: list, threshold: float, abs_threshold: float, rtol: float) -> pd.DataFrame:
     """Labour values (``(m, n)`` arrays) that moved by more than the threshold (and the solves' precision)."""
@@ -73,38 +109,23 @@ def values_moved(old: np.ndarray, new: np.ndarray, labels: pd.Index | None, code
 
 
 def capacity_short(X: np.ndarray, capacity: np.ndarray | None, recorded: np.ndarray | None, labels: pd.Index | None,
-                   plans: pd.Index, codes: np.ndarray, sectors: pd.Index, rtol: float) -> pd.DataFrame:
+                   plans: pd.Index, codes: np.ndarray, sectors: pd.Index, rtol: float,
+                   top: np.ndarray | None = None) -> pd.DataFrame:
     """Products whose recorded capacity is below some plan's output (by more than ``rtol`` of it), one row each.
 
     Columns ``sector``, ``product``, ``capacity``, ``output`` (the largest output
     any plan asks), ``shortfall`` (output - capacity), ``plans`` (how many plans
-    ask more than the capacity) and ``worst_plan``; sorted by shortfall.
+    ask more than the capacity) and ``worst_plan``; sorted by shortfall.  ``top``
+    (each product's largest output over the plans, when already at hand) spares
+    the pass over ``X``: only the rows short of capacity are read.  (A re-plan
+    that solves finds these in its own pass: ``replan(capacity=...)``.)
     """
-    cols = ["sector", "product", "capacity", "output", "shortfall", "plans", "worst_plan"]
     if capacity is None or recorded is None or not recorded.any() or X.shape[1] == 0:
-        return pd.DataFrame({c: [] for c in cols})
+        return pd.DataFrame({c: [] for c in CAPACITY_COLUMNS})
     lim = np.where(recorded, capacity + rtol * np.abs(capacity), np.inf)
-    R, W, C, T = [], [], [], []
-    step = max(256, (1 << 17) // X.shape[1])  # blocks of rows that stay in the cache: one pass over X
-    for i0 in range(0, X.shape[0], step):
-        blk = X[i0:i0 + step]
-        lb = lim[i0:i0 + step]
-        top = blk.max(axis=1)
-        (r,) = np.nonzero(top > lb)
-        if r.size:
-            sub = blk[r]
-            R.append(r + i0)
-            T.append(top[r])
-            W.append(np.argmax(sub, axis=1))
-            C.append((sub > lb[r, None]).sum(axis=1))
-    cat = (lambda parts, dt: np.concatenate(parts) if parts else np.zeros(0, dt))
-    r, worst, count, top = cat(R, np.int64), cat(W, np.int64), cat(C, np.int64), cat(T, np.float64)
-    short = top - capacity[r]
-    order = np.argsort(-short, kind="stable")
-    r, worst, count, short, top = r[order], worst[order], count[order], short[order], top[order]
-    return pd.DataFrame({
-        "sector": sectors[codes[r]] if len(sectors) else codes[r],
-        "product": labels[r] if labels is not None else r,
-        "capacity": capacity[r], "output": top, "shortfall": short, "plans": count,
-        "worst_plan": np.asarray(plans, dtype=object)[worst] if len(r) else np.zeros(0, object),
-    })
+    if top is None or np.shape(top) != (X.shape[0],):
+        step = max(256, (1 << 17) // X.shape[1])  # blocks of rows that stay in the cache: one pass over X
+        top = np.concatenate([X[i0:i0 + step].max(axis=1) for i0 in range(0, X.shape[0], step)])
+    (r,) = np.nonzero(top > lim)
+    worst, count = short_rows(X, r, lim)
+    return capacity_table(r, worst, count, top[r], capacity, labels, plans, codes, sectors)

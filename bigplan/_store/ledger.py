@@ -37,13 +37,16 @@ from ..errors import (
     UnknownProductError,
     UnknownVersionError,
 )
+from . import updates
 from .objects import OBJECTS, ObjectInfo, now, read_npy
 
 #: Newest store format this module reads and the one it writes.  Format 2: a re-plan may store all
 #: plans' outputs as one block object, referenced as ``"digest:j"`` in the plans table (format 1:
-#: one object per plan).  Formats 1..FORMAT_VERSION are read; a format-1 store is marked 2 by the
-#: first write of a block (:meth:`Ledger.require_format`), so an older bigplan refuses it cleanly.
-FORMAT_VERSION = 2
+#: one object per plan).  Format 3: outputs may be low-rank updates of earlier ones, ``"@uid:i"``
+#: (:mod:`bigplan._store.updates`).  Formats 1..FORMAT_VERSION are read; an older store is marked
+#: 2 or 3 by the first write that needs it (:meth:`Ledger.require_format`), so an older bigplan
+#: refuses it cleanly.
+FORMAT_VERSION = 3
 #: The oldest store format this module reads.
 OLDEST_FORMAT = 1
 #: The first format whose plans table may hold block references ``"digest:j"``.
@@ -502,10 +505,17 @@ class Ledger:
             used = set()
             for (m,) in con.execute("SELECT manifest FROM snapshots"):
                 used.update(loads(m, "a snapshot manifest").values())
+            outputs = []
             for d, o in con.execute("SELECT demand, output FROM plans"):
                 used.add(d)
                 if o:
+                    outputs.append(str(o))
                     used.add(str(o).partition(":")[0])  # a column of a block object: "digest:j"
+            arrays, uids = updates.live(con, outputs)  # what the low-rank update records reach
+            used.update(arrays)
+            for (key,) in con.execute("SELECT key FROM meta WHERE key LIKE ?", (updates.PREFIX + "%",)).fetchall():
+                if key[len(updates.PREFIX):] not in uids:
+                    con.execute("DELETE FROM meta WHERE key=?", (key,))
             r = con.execute("SELECT value FROM meta WHERE key='sectors'").fetchone()
             if r:
                 d = loads(r[0], "the sector mapping")
@@ -513,8 +523,8 @@ class Ledger:
             r = con.execute("SELECT value FROM meta WHERE key='values'").fetchone()
             if r:
                 used.add(loads(r[0], "the labour values")["ref"])
-            for (v,) in con.execute("SELECT value FROM meta WHERE key LIKE 'dynamic:%'"):
-                used.update(loads(v, "a dynamic plan")["arrays"].values())
+            for (v,) in con.execute("SELECT value FROM meta WHERE key LIKE 'dynamic:%' OR key LIKE 'proposals:%'"):
+                used.update(loads(v, "a dynamic plan or proposal set")["arrays"].values())
             stale = [row for row in con.execute("SELECT digest, path FROM objects") if row[0] not in used]
             for d, _ in stale:
                 con.execute("DELETE FROM objects WHERE digest=?", (d,))

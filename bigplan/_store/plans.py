@@ -31,9 +31,12 @@ from .._replan import ReplanReport, sector_codes
 from .._replan import replan as replan_block
 from .._sparse import csr_set
 from ..errors import CorruptStoreError, LabelError, StoreError
+from ..backend import get_backend
+from ..cpu import NumpyBackend
 from ..static import labour_values
+from . import updates
 from .history import net
-from .impact import capacity_short, kinds_and_units, labour_table, values_moved
+from .impact import capacity_short, kinds_and_units, labour_table, values_bound, values_moved
 from .ledger import BLOCK_FORMAT, Ledger, loads
 from .objects import now, parallel_map, pause, read_npy, write_columns, write_npy
 from .snapshots import States
@@ -121,13 +124,24 @@ def _split(ref: str) -> tuple[str, int | None]:
 
 
 def _read_refs(states: States, con, refs: list, what: str, n: int) -> np.ndarray:
-    """The columns ``refs`` name, as one ``(n, len(refs))`` block (a whole stored block is returned as is)."""
+    """The columns ``refs`` name, as one ``(n, len(refs))`` block (a whole stored block is returned as is).
+
+    A reference ``@uid:i`` is column ``i`` of a low-rank update record, formed
+    from its bases and factors (:func:`bigplan._store.updates.resolve`).
+    """
     if not refs:
         return np.zeros((n, 0))
     parts = [_split(r) for r in refs]
-    digests = list(dict.fromkeys(d for d, _ in parts))
+    keys = list(dict.fromkeys(d for d, _ in parts))
+    digests = [d for d in keys if not updates.is_update(d)]
     infos = states.led.objects(con, digests)
     arrs = dict(zip(digests, parallel_map(lambda d: read_npy(states.path, infos[d], what), digests, states.threads)))
+    cache = states.plan_cache.setdefault("updates", {})
+    for d in keys:
+        if updates.is_update(d):
+            arrs[d] = updates.resolve(
+                con, d[1:], n, what, lambda base: _read_refs(states, con, base, what, n),
+                lambda dg: read_npy(states.path, states.led.objects(con, [dg])[dg], what), cache)
     for d, j in parts:
         a = arrs[d]
         if (j is None and a.shape != (n,)) or (j is not None and (a.ndim != 2 or a.shape[0] != n or j >= a.shape[1])):
@@ -292,8 +306,14 @@ def replan(states: States, *, plans, version, save: bool, values: bool = True, c
                     seed = seed or (u, r, c, b if u < v else a)
         sec = _stored_sectors(states, con, st, options.get("sectors"))
         base = _values_base(states, con, v) if values and st.labour is not None else None
+        moved_at_most = None  # a certified bound on the values' relative moves since the base, when one holds
         if base is not None and not _coefficients_same(con, led, base[0], v, ("A", "labour")):
             base = (base[0], base[1], False)
+            lo, hi = min(base[0], v), max(base[0], v)
+            if _coefficients_same(con, led, lo, hi, ("labour",)) and not led.replace_between(con, lo, hi):
+                change = net(con, lo, hi).get("A")
+                if change is not None and change[0].size:
+                    moved_at_most = values_bound(base[1], st.labour, change)
         elif base is not None:
             base = (base[0], base[1], True)
         recorded = None
@@ -305,6 +325,8 @@ def replan(states: States, *, plans, version, save: bool, values: bool = True, c
     # from the state of ``v``.
     solves = any(how[u]["method"] != "unchanged" for u in groups)
     valuing = values and st.labour is not None and (base is None or not base[2])
+    certain = valuing and moved_at_most is not None and moved_at_most < _BOUND_SHARE * threshold
+    valuing = valuing and not certain
     eco = None
     if not (solves or valuing):
         eco = next((e for e in (states.cached_economy(u) for u in groups if u is not None) if e is not None), None)
@@ -314,22 +336,35 @@ def replan(states: States, *, plans, version, save: bool, values: bool = True, c
             _seed_transpose(eco, states.cached_economy(seed[0]), *seed[1:])
     codes, sec_names = sector_codes(eco, sec)
     kw = {key: val for key, val in options.items() if key not in ("method", "sectors")}
+    kinds = units = None
+    if st.labour is not None:
+        kinds, units = kinds_and_units(st.labour_names, st, np.atleast_2d(st.labour).shape[0])
+    valued = None  # the labour values solve needs nothing of the outputs: it runs beside the plans' solve
+    if values and st.labour is not None:
+        args = (eco, base, v, codes, sec_names, kinds, units, threshold, abs_threshold, rtol,
+                options.get("backend", "auto"))
+        if certain:  # no value can have moved by the threshold: no solve, the last values stay the base
+            none = np.atleast_2d(base[1])[:, :0]
+            valued = _Done((None, values_moved(none, none, None, codes[:0], sec_names, kinds, units, threshold,
+                                               abs_threshold, rtol)))
+        else:
+            valued = _beside(_values, *args) if valuing else _Done(_values(*args))
+    cap_arr = None if recorded is None else np.where(recorded, st.rollup("capacity"), np.inf)
     parts = []
     for u, cols in groups.items():
         whole = len(cols) == k
         previous = None if u is None else (X_old if whole else X_old[:, cols])
         rep = replan_block(eco, Y if whole else Y[:, cols], previous, plans=[names[j] for j in cols], version=v,
-                           sectors=(codes, sec_names), **how[u], **kw)
+                           sectors=(codes, sec_names), capacity=cap_arr if len(groups) == 1 else None, **how[u], **kw)
         parts.append((cols, rep))
     report = parts[0][1] if len(parts) == 1 else ReplanReport.combine(parts, k)
     X = report.output
-    pending = _start_save(states, k, groups, how, report) if save else None  # written while the report is built
+    pending = _start_save(states, rows, k, groups, how, report) if save else None  # written while the report is built
     extra: dict = {}
     V_new = None
     if st.labour is not None:
         lab = np.atleast_2d(st.labour)
         m = lab.shape[0]
-        kinds, units = kinds_and_units(st.labour_names, st, m)  # the state keeps the units (labour_units)
         before = np.full((m, k), np.nan)
         for u, cols in groups.items():
             lu = labour_before.get(u)
@@ -337,12 +372,15 @@ def replan(states: States, *, plans, version, save: bool, values: bool = True, c
                 lu = np.atleast_2d(lu)
                 before[:, cols] = lu @ X_old if len(cols) == k else lu @ X_old[:, cols]
         extra["labour"] = labour_table(report.plans, kinds, units, before, lab @ X)
-        if values:
-            V_new, extra["values"] = _values(eco, base, v, codes, sec_names, kinds, units, threshold, abs_threshold,
-                                             rtol, options.get("backend", "auto"))
-    if recorded is not None:
+    if recorded is not None and report.capacity is None:  # found in the re-plan's own pass when one group
         extra["capacity"] = capacity_short(X, st.rollup("capacity"), recorded, st.labels, report.plans, codes, sec_names,
-                                           rtol)
+                                           rtol, top=report.peak)
+    if valued is not None:
+        V_new, extra["values"] = valued.result()
+    if certain:
+        extra["evidence"] = dc_replace(report.evidence, notes=report.evidence.notes + (
+            f"labour values not re-solved: none can have moved by {threshold:g} since version {base[0]} (certified "
+            f"bound on every relative move: {moved_at_most:.3g}, from the changed coefficients alone)",))
     report = dc_replace(report, **extra)
     if V_new is not None and save:  # the values the next re-plan compares with: those of the plans' version
         states.plan_cache["values"] = (v, V_new)
@@ -360,6 +398,17 @@ def _seed_transpose(eco, old, rows: np.ndarray, cols: np.ndarray, vals: np.ndarr
         eco.cached("AT", lambda: AT)
 
 
+_BESIDE: list = []
+_BOUND_SHARE = 0.99  # a bound this far under the threshold skips the values solve (the base values' own error is ~rtol)
+
+
+def _beside_backend():
+    """A one-thread NumPy backend for the solve that runs beside the plans' (made once)."""
+    if not _BESIDE:
+        _BESIDE.append(NumpyBackend(threads=1))
+    return _BESIDE[0]
+
+
 def _values(eco, base, v: int, codes, sec_names, kinds, units, threshold, abs_threshold, rtol, backend):
     """Labour values at ``v`` (warm-started from the last ones) and those that moved since."""
     m = np.atleast_2d(eco.labour).shape[0]
@@ -370,6 +419,8 @@ def _values(eco, base, v: int, codes, sec_names, kinds, units, threshold, abs_th
         new = old  # neither A nor labour changed since: the values stand
     else:
         x0 = None if old is None else (old[0] if m == 1 else old)
+        if isinstance(backend, str) and backend in ("auto", "numpy") and get_backend(backend).name == "numpy":
+            backend = _beside_backend()  # the plans' solve has the shared pool's threads: this thread is one
         new = np.atleast_2d(np.asarray(labour_values(eco, x0=x0, rtol=rtol, backend=backend, keep_on_device=False).values,
                                        np.float64))
     new.flags.writeable = False
@@ -379,42 +430,91 @@ def _values(eco, base, v: int, codes, sec_names, kinds, units, threshold, abs_th
     return new, values_moved(old, new, eco.labels, codes, sec_names, kinds, units, threshold, abs_threshold, rtol)
 
 
-def _start_save(states: States, k: int, groups: dict, how: dict, report: ReplanReport) -> tuple:
-    """Start writing the converged, re-solved plans' outputs as one block object, on a thread.
+class _Done:
+    """A result already at hand, read like a future."""
+
+    def __init__(self, value: Any):
+        self._value = value
+
+    def result(self) -> Any:
+        return self._value
+
+
+def _beside(fn, *args):
+    """Run ``fn(*args)`` on a thread of its own now; ``.result()`` waits (and raises what it raised)."""
+    pool = ThreadPoolExecutor(1, thread_name_prefix="bigplan-values")
+    fut = pool.submit(fn, *args)
+    pool.shutdown(wait=False)
+    return fut
+
+
+def _start_save(states: States, rows: list, k: int, groups: dict, how: dict, report: ReplanReport) -> tuple:
+    """Start writing the converged, re-solved plans' outputs, on a thread.
 
     Plans whose outputs were kept (method ``"unchanged"``) are only re-dated; a plan
-    that missed its tolerance keeps its stored output.  Returns the columns written
-    and the future of the object's record (None when nothing is written).
+    that missed its tolerance keeps its stored output.  Plans the correction
+    certified are written as a low-rank update of their stored outputs (its
+    factors ``W`` and ``C``: :mod:`bigplan._store.updates`) while the chain of
+    updates behind them is short; the others as one block object.  Returns the
+    columns written whole, the columns written as an update, and the future of
+    the objects' records.
     """
     ok = np.asarray(report.status) == 0
     kept = {j for u, cols in groups.items() if how[u]["method"] == "unchanged" for j in cols}
     write = [j for j in range(k) if ok[j] and j not in kept]
     if not write:
-        return write, None
+        return write, [], None
+    low: list = []
+    fac = report.factors
+    if fac is not None and len(groups) == 1 and next(iter(groups)) is not None and fac[1].shape[1] == k:
+        exact = np.asarray(fac[2], bool)
+        low = [j for j in write if exact[j] and rows[j][2] is not None]
+        if low:
+            with states.led.read() as con:
+                if updates.depth(con, [rows[j][2] for j in low], states.plan_cache.setdefault("updates", {})) \
+                        >= updates.MAX_DEPTH:
+                    low = []
+    whole = [j for j in write if j not in set(low)]
     X = report.output
-    block = X if len(write) == k else X[:, write]
+    block = None if not whole else (X if len(whole) == k else X[:, whole])
+
+    def run():
+        out = {}
+        if low:
+            out["W"], out["C"] = write_npy(states.path, fac[0]), write_npy(states.path, fac[1])
+        if block is not None:
+            out["block"] = write_npy(states.path, block)
+        return out
+
     pool = ThreadPoolExecutor(1)
-    fut = pool.submit(write_npy, states.path, block)
+    fut = pool.submit(run)
     pool.shutdown(wait=False)
-    return write, fut
+    return whole, low, fut
 
 
 def _save(states: States, rows: list, pending: tuple, report: ReplanReport, v: int, V: np.ndarray | None,
           Y: np.ndarray) -> None:
-    """Record the new outputs (the block :func:`_start_save` wrote) and the values, in one transaction."""
+    """Record the new outputs (the objects :func:`_start_save` wrote) and the values, in one transaction."""
     names = [r[0] for r in rows]
     X = report.output
     res = np.atleast_1d(np.asarray(report.residual, np.float64))
     ok = np.asarray(report.status) == 0
-    write, fut = pending
-    info = None if fut is None else fut.result()  # an error writing it is raised here, before the ledger changes
+    whole, low, fut = pending
+    infos = {} if fut is None else fut.result()  # an error writing them is raised here, before the ledger changes
     refs = [r[2] for r in rows]
+    cache = states.plan_cache.setdefault("updates", {})
     with states.led.write("save plan outputs") as con:
-        if info is not None:
+        for info in infos.values():
             states.led.register(con, info)
+        if "block" in infos:
             states.led.require_format(con, BLOCK_FORMAT)  # "digest:j" references: an older bigplan must refuse
-            for i, j in enumerate(write):
-                refs[j] = f"{info.digest}:{i}"
+            for i, j in enumerate(whole):
+                refs[j] = f"{infos['block'].digest}:{i}"
+        if low:
+            states.led.require_format(con, updates.UPDATE_FORMAT)  # "@uid:i" references
+            uid = updates.put(con, [rows[j][2] for j in low], infos["W"].digest, infos["C"].digest, low, cache)
+            for i, j in enumerate(low):
+                refs[j] = f"@{uid}:{i}"
         stamp = now()
         for j, name in enumerate(names):
             if ok[j]:

@@ -4,7 +4,7 @@ A commit to a store that holds plans re-solves them on the new version in the
 same call (:func:`committed`): the coefficients the commit changed give a
 warm-started correction (:mod:`bigplan._store.plans`), a stock-taking leaves
 the outputs as they are and checks them against the recorded capacities, and
-the stored dynamic plans are re-run.  The commit is written first; its
+the stored dynamic plans and proposal sets are re-run.  The commit is written first; its
 re-plan never raises a :class:`~bigplan.ConvergenceError` (a plan that misses
 its tolerance is reported and keeps its stored output).
 """
@@ -22,6 +22,7 @@ from .._replan import REPLAN_METHODS, ReplanReport
 from ..errors import StoreError
 from . import dynamic_plans as dyn
 from . import plans as _plans
+from . import proposals as _props
 
 __all__ = ["CommitResult", "committed", "export", "replan"]
 
@@ -39,22 +40,29 @@ class CommitResult(int):
     dynamic : dict
         Stored dynamic plans re-run on the new version, by name (a
         :class:`~bigplan.BigplanError` in place of a plan the planner refused).
+    proposals : dict
+        Stored proposal sets re-run on the new version, by name: each a
+        :class:`~bigplan.dynamic.PlanReport` (or the :class:`~bigplan.BigplanError`
+        :func:`~bigplan.dynamic.compare` raised).
 
     Examples
     --------
     >>> from bigplan.store import CommitResult
     >>> r = CommitResult(3)
-    >>> r, r + 1, r.version, r.replan
-    (3, 4, 3, None)
+    >>> r, r + 1, r.version, r.replan, r.proposals
+    (3, 4, 3, None, {})
     """
 
     replan: ReplanReport | None
     dynamic: dict
+    proposals: dict
 
-    def __new__(cls, version: int, replan: ReplanReport | None = None, dynamic: dict | None = None):
+    def __new__(cls, version: int, replan: ReplanReport | None = None, dynamic: dict | None = None,
+                proposals: dict | None = None):
         obj = super().__new__(cls, int(version))
         obj.replan = replan
         obj.dynamic = dict(dynamic or {})
+        obj.proposals = dict(proposals or {})
         return obj
 
     @property
@@ -73,14 +81,18 @@ def committed(store: Any, replan: Any, write: Callable[[], int]) -> CommitResult
         return CommitResult(v)
     with store._ledger.read() as con:
         has_plans = con.execute("SELECT 1 FROM plans LIMIT 1").fetchone() is not None
-        has_dynamic = con.execute("SELECT 1 FROM meta WHERE key LIKE ? LIMIT 1",
-                                  (dyn.PREFIX + "%",)).fetchone() is not None
+        has_dynamic, has_proposals = (con.execute("SELECT 1 FROM meta WHERE key LIKE ? LIMIT 1",
+                                                  (prefix + "%",)).fetchone() is not None
+                                      for prefix in (dyn.PREFIX, _props.PREFIX))
     if has_plans:
         rep = _replan(store, plans=None, version=v, raise_on_failure=False)
-        return CommitResult(v, rep, rep.dynamic)
-    if has_dynamic:
-        return CommitResult(v, None, dyn.run(store._states, store._plan_dynamic, v, None, strict=False))
-    return CommitResult(v)
+        return CommitResult(v, rep, rep.dynamic, store.last_proposals)
+    if not (has_dynamic or has_proposals):
+        return CommitResult(v)
+    runs = dyn.run(store._states, store._plan_dynamic, v, None, strict=False) if has_dynamic else {}
+    if has_proposals:
+        store.last_proposals = _props.run(store._states, store._compare_dynamic, v, None, strict=False)
+    return CommitResult(v, None, runs, store.last_proposals if has_proposals else None)
 
 
 def replan(store: Any, *, save: bool = True, values: bool = True, capacity: bool = True, dynamic: bool = True,
@@ -97,6 +109,10 @@ def replan(store: Any, *, save: bool = True, values: bool = True, capacity: bool
         runs = dyn.run(store._states, store._plan_dynamic, rep.version, None, strict=raise_on_failure)
         if runs:
             rep = replace(rep, dynamic=runs)
+        store.last_proposals = _props.run(store._states, store._compare_dynamic, rep.version, None,
+                                          strict=raise_on_failure)
+        if store.last_proposals:
+            rep = replace(rep, proposals=store.last_proposals)
     store.last_replan = rep
     return rep
 
