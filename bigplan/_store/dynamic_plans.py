@@ -23,15 +23,15 @@ import pandas as pd
 
 from .._inputs import plan_block, product_vector
 from .._options import check_bool
-from ..errors import BigplanError, InvalidOptionError, LabelError, StoreError
-from .ledger import loads
-from .objects import now, read_npy, write_npy
+from ..errors import InvalidOptionError
+from .records import Kind
 from .snapshots import States
 
 __all__ = ["PREFIX", "DynamicPlanMethods", "add", "call_args", "inputs", "load", "remove", "run", "table"]
 
 #: Key prefix of a dynamic plan's row in the ``meta`` table.
 PREFIX = "dynamic:"
+KIND = Kind(PREFIX, "dynamic plan", "dynamic plans")
 _SCALARS = (str, int, float, bool, type(None))
 
 
@@ -88,44 +88,20 @@ def call_args(arrays: dict, spec: dict) -> dict:
 def add(states: States, name: str, arrays: dict, spec: dict, *, version: int, author: str, note: str | None,
         replace: bool) -> None:
     """Keep a dynamic plan's inputs (one transaction)."""
-    if not isinstance(name, str) or not name.strip():
-        raise LabelError(f"a dynamic plan is named by a non-empty string, got {name!r}")
-    led = states.led
-    with led.write("add_dynamic_plan") as con:
-        key = PREFIX + name
-        if con.execute("SELECT 1 FROM meta WHERE key=?", (key,)).fetchone() and not replace:
-            raise StoreError(f"a dynamic plan named {name!r} exists; pass replace=True or choose another name")
-        digests = {}
-        for k, arr in arrays.items():
-            info = write_npy(states.path, np.asarray(arr, np.float64))
-            led.register(con, info)
-            digests[k] = info.digest
-        rec = {"author": author, "note": note, "created": now(), "version": int(version), "arrays": digests, **spec}
-        con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(rec)))
+    arrays = {k: np.asarray(a, np.float64) for k, a in arrays.items()}
+    KIND.add(states, name, arrays, spec, version=version, author=author, note=note, replace=replace,
+             op="add_dynamic_plan")
 
 
 def load(states: States, con, names: Sequence[str] | None = None) -> dict:
     """Stored dynamic plans by name: ``(arrays, spec)`` (all, or those named; an unknown name is an error)."""
-    rows = con.execute("SELECT key, value FROM meta WHERE key LIKE ? ORDER BY key", (PREFIX + "%",)).fetchall()
-    recs = {k[len(PREFIX):]: loads(v, f"dynamic plan {k[len(PREFIX):]!r}") for k, v in rows}
-    if names is not None:
-        missing = [nm for nm in names if nm not in recs]
-        if missing:
-            raise StoreError(f"no dynamic plans named {missing}; stored are {sorted(recs)[:10]}")
-        recs = {nm: recs[nm] for nm in names}
-    out = {}
-    for nm, rec in recs.items():
-        infos = states.led.objects(con, rec["arrays"].values())
-        arrays = {k: read_npy(states.path, infos[d], f"dynamic plan {nm!r} {k}") for k, d in rec["arrays"].items()}
-        out[nm] = (arrays, rec)
-    return out
+    return KIND.load(states, con, names)
 
 
 def table(states: States) -> pd.DataFrame:
     """The stored dynamic plans: author, note, created, version added on, horizon, growth, options."""
     with states.led.read() as con:
-        rows = con.execute("SELECT key, value FROM meta WHERE key LIKE ? ORDER BY key", (PREFIX + "%",)).fetchall()
-    recs = [(k[len(PREFIX):], loads(v, "a dynamic plan")) for k, v in rows]
+        recs = KIND.rows(con)
     df = pd.DataFrame(
         [(nm, r["author"], r["note"], r["created"], r["version"], r["horizon"],
           "per product" if "growth" in r["arrays"] else r["growth"], json.dumps(r["options"])) for nm, r in recs],
@@ -136,10 +112,7 @@ def table(states: States) -> pd.DataFrame:
 
 def remove(states: States, names: Sequence[str]) -> None:
     """Forget dynamic plans (their arrays go at the next gc)."""
-    with states.led.write("remove_dynamic_plans") as con:
-        for nm in names:
-            if con.execute("DELETE FROM meta WHERE key=?", (PREFIX + str(nm),)).rowcount == 0:
-                raise StoreError(f"no dynamic plan named {nm!r}")
+    KIND.remove(states, names, "remove_dynamic_plans")
 
 
 def run(states: States, runner: Any, v: int, names: Sequence[str] | None, *, strict: bool) -> dict:
@@ -147,20 +120,7 @@ def run(states: States, runner: Any, v: int, names: Sequence[str] | None, *, str
 
     With ``strict=False`` a plan the planner refuses is kept as its error instead.
     """
-    with states.led.read() as con:
-        stored = load(states, con, names)
-    if not stored:
-        return {}
-    eco = states.economy(v)
-    out = {}
-    for nm, (arrays, spec) in stored.items():
-        try:
-            out[nm] = runner(eco, **call_args(arrays, spec))
-        except BigplanError as exc:
-            if strict:
-                raise
-            out[nm] = exc
-    return out
+    return KIND.run(states, runner, v, names, call_args, strict=strict)
 
 
 class DynamicPlanMethods:

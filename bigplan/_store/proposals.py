@@ -33,15 +33,16 @@ from .._dynamic.labour import kind_vector, labour_supply_path
 from .._dynamic.proposals import proposal_items
 from .._inputs import product_vector
 from .._options import check_bool
-from ..errors import BigplanError, InvalidOptionError, LabelError, StoreError
-from .ledger import loads
-from .objects import now, read_npy, write_npy
+from ..errors import InvalidOptionError, StoreError
+from .records import Kind
 from .snapshots import States
 
 __all__ = ["PREFIX", "ProposalMethods", "add", "call_args", "inputs", "load", "remove", "run", "table"]
 
 #: Key prefix of a proposal set's row in the ``meta`` table.
 PREFIX = "proposals:"
+KIND = Kind(PREFIX, "proposal set", "proposal sets",
+            " (see store.proposal_sets(); keep one with store.add_proposals(name, proposals, author=...))")
 _PRODUCT_ARGS = ("consumption", "public", "capacity", "stocks", "current_output", "prices")
 _SCALAR_ARGS = ("horizon", "method", "backend", "solver", "rtol")
 
@@ -176,61 +177,29 @@ def check_options(runner: Any, options: Mapping) -> None:
 def add(states: States, name: str, arrays: dict, spec: dict, *, version: int, author: str, note: str | None,
         replace: bool) -> None:
     """Keep a proposal set's inputs (one transaction)."""
-    check_name(name)
-    led = states.led
-    with led.write("add_proposals") as con:
-        key = PREFIX + name
-        if con.execute("SELECT 1 FROM meta WHERE key=?", (key,)).fetchone() and not replace:
-            raise StoreError(f"a proposal set named {name!r} exists; pass replace=True or choose another name")
-        digests = {}
-        for k, arr in arrays.items():
-            info = write_npy(states.path, arr)
-            led.register(con, info)
-            digests[k] = info.digest
-        rec = {"author": author, "note": note, "created": now(), "version": int(version), "arrays": digests, **spec}
-        con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(rec)))
+    KIND.add(states, name, arrays, spec, version=version, author=author, note=note, replace=replace,
+             op="add_proposals")
 
 
 def check_name(name: Any) -> None:
     """A proposal set is named by a non-empty string (:class:`LabelError` otherwise)."""
-    if not isinstance(name, str) or not name.strip():
-        raise LabelError(f"a proposal set is named by a non-empty string, got {name!r}")
+    KIND.check_name(name)
 
 
 def exists(states: States, name: str) -> bool:
     """Whether a proposal set of this name is stored."""
-    with states.led.read() as con:
-        return con.execute("SELECT 1 FROM meta WHERE key=?", (PREFIX + name,)).fetchone() is not None
-
-
-def _rows(con) -> list:
-    rows = con.execute("SELECT key, value FROM meta WHERE key LIKE ? ORDER BY key", (PREFIX + "%",)).fetchall()
-    return [(k[len(PREFIX):], loads(v, f"proposal set {k[len(PREFIX):]!r}")) for k, v in rows]
+    return KIND.exists(states, name)
 
 
 def load(states: States, con, names: Sequence[str] | None = None) -> dict:
     """Stored proposal sets by name: ``(arrays, spec)`` (all, or those named; an unknown name is an error)."""
-    recs = dict(_rows(con))
-    if names is not None:
-        missing = [nm for nm in names if nm not in recs]
-        if missing:
-            raise StoreError(
-                f"no proposal sets named {missing}; stored are {sorted(recs)[:10]} (see store.proposal_sets(); "
-                "keep one with store.add_proposals(name, proposals, author=...))"
-            )
-        recs = {nm: recs[nm] for nm in names}
-    out = {}
-    for nm, rec in recs.items():
-        infos = states.led.objects(con, rec["arrays"].values())
-        arrays = {k: read_npy(states.path, infos[d], f"proposal set {nm!r} {k}") for k, d in rec["arrays"].items()}
-        out[nm] = (arrays, rec)
-    return out
+    return KIND.load(states, con, names)
 
 
 def table(states: States) -> pd.DataFrame:
     """The stored proposal sets: author, note, created, version added on, proposals, horizon, method, options."""
     with states.led.read() as con:
-        recs = _rows(con)
+        recs = KIND.rows(con)
     rows = []
     for nm, r in recs:
         args = r["args"]
@@ -245,10 +214,7 @@ def table(states: States) -> pd.DataFrame:
 
 def remove(states: States, names: Sequence[str]) -> None:
     """Forget proposal sets (their arrays go at the next gc); an unknown name is a :class:`StoreError`."""
-    with states.led.write("remove_proposals") as con:
-        for nm in names:
-            if con.execute("DELETE FROM meta WHERE key=?", (PREFIX + str(nm),)).rowcount == 0:
-                raise StoreError(f"no proposal set named {nm!r} (see store.proposal_sets())")
+    KIND.remove(states, names, "remove_proposals")
 
 
 def run(states: States, runner: Any, v: int, names: Sequence[str] | None, *, strict: bool) -> dict:
@@ -256,20 +222,7 @@ def run(states: States, runner: Any, v: int, names: Sequence[str] | None, *, str
 
     With ``strict=False`` a set that ``compare`` refuses is kept as its error instead.
     """
-    with states.led.read() as con:
-        stored = load(states, con, names)
-    if not stored:
-        return {}
-    eco = states.economy(v)
-    out = {}
-    for nm, (arrays, spec) in stored.items():
-        try:
-            out[nm] = runner(eco, **call_args(arrays, spec))
-        except BigplanError as exc:
-            if strict:
-                raise
-            out[nm] = exc
-    return out
+    return KIND.run(states, runner, v, names, call_args, strict=strict)
 
 
 class ProposalMethods:
