@@ -174,6 +174,9 @@ def test_bad_capacity_is_refused_before_any_solve(base):
         replan(e, Y, X, residual=res, capacity=pd.Series([np.nan], index=[0]))
     with pytest.raises(UnknownProductError):
         replan(e, Y, X, residual=res, capacity=pd.Series([1.0], index=[e.n + 5]))
+    for bad in ("x", {0: "x"}, [[1.0, 2.0], [3.0]]):  # found by the probe campaign: numbers or a typed error
+        with pytest.raises(InvalidOptionError, match="capacity"):
+            replan(e, Y, X, residual=res, capacity=bad)
 
 
 # ------------------------------------------------------------------ the store: low-rank outputs

@@ -36,15 +36,14 @@ def capacity_limit(economy: Any, capacity: Any, rtol: float) -> tuple[np.ndarray
     """
     if isinstance(capacity, (pd.Series, Mapping)):
         keys = list(capacity.index if isinstance(capacity, pd.Series) else capacity.keys())
-        vals = np.asarray(list(capacity.to_numpy() if isinstance(capacity, pd.Series) else capacity.values()),
-                          dtype=np.float64)
+        vals = _numbers(list(capacity.to_numpy() if isinstance(capacity, pd.Series) else capacity.values()))
         if np.isnan(vals).any() or (vals < 0).any():
             raise InvalidOptionError("capacity must be >= 0 (no NaN) for every product it names; "
                                      "leave out products with no recorded capacity")
         cap = np.full(economy.n, np.inf)
         cap[product_positions(economy, keys)] = vals
     else:
-        arr = np.asarray(capacity, dtype=np.float64)
+        arr = _numbers(capacity)
         if arr.shape == (economy.n,) and np.isposinf(arr).any():
             finite = np.isfinite(arr)
             cap = np.full(economy.n, np.inf)
@@ -53,6 +52,15 @@ def capacity_limit(economy: Any, capacity: Any, rtol: float) -> tuple[np.ndarray
             cap = product_vector(economy, capacity, "capacity", error=InvalidOptionError)
     lim = np.where(np.isfinite(cap), cap + rtol * np.abs(cap), np.inf)
     return cap, lim
+
+
+def _numbers(values: Any) -> np.ndarray:
+    """``values`` as float64, or an :class:`~bigplan.InvalidOptionError` naming ``capacity``."""
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidOptionError(f"capacity must be numbers, one per product (or a Series/mapping by product); "
+                                 f"{exc}") from None
 
 
 def short_rows(X: np.ndarray, rows: np.ndarray, lim: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
