@@ -7,8 +7,10 @@ random entries anywhere; ``columns``: whole input columns of products whose
 method changed; ``rows``: ten widely used inputs, each saved in a hundred
 products; ``row``: one input's coefficient in many products, like a new energy
 efficiency), the update of every plan (:func:`bigplan.inventory.replan`), a
-plain warm start and a cold solve.  ``ConsumerLoop``: twenty periods of the
-consumer-demand correction loop.
+plain warm start and a cold solve.  ``ReplanThroughStore``: 64 stored plans
+re-planned through the store after a one-row revision, and its ratios to a cold
+solve and to the array-level update (issue 11's targets).  ``ConsumerLoop``:
+twenty periods of the consumer-demand correction loop.
 
 ``BIGPLAN_BENCH_MAX_N=100000`` skips the 10^6 rows, as for the other suites;
 matrices come from ``common.matrix``, cached on disk without pickles.  The
@@ -211,6 +213,71 @@ class Replan:
         upd = replan(self.e2, self.Y, self.X, delta=self.delta).output
         cold = bigplan.solve_output(self.e2, self.Y).output
         return float(np.max(np.abs(upd - cold)) / np.max(np.abs(cold)))
+
+
+class ReplanThroughStore:
+    """64 stored plans re-planned through the store after one input is saved by 1,000 of its users (issue 11).
+
+    ``time_store_replan`` is :meth:`Store.replan` (outputs, labour, values, capacity, one update written)
+    after a commit made with ``replan=False``; ``track_over_cold`` and ``track_over_inventory_replan`` are
+    its wall-time ratios to a cold :func:`bigplan.solve_output` and to the array-level
+    :func:`bigplan.inventory.replan` of the same plans, in the same process (targets 0.3 and 1.2).
+    """
+
+    params = [SIZES]
+    param_names = ["n"]
+    timeout = 3600
+    number = 1
+    repeat = 3
+
+    def setup(self, n):
+        common.skip_if_too_large(n)
+        self.root = tempfile.mkdtemp(prefix="bigplan-bench-through-")
+        self.e = economy(n)
+        self.Y = final_demand(n, 64, seed=3)
+        self.store = open_store(os.path.join(self.root, "s"), snapshot_every=10_000)
+        self.store.commit(self.e, author="bench", reason="init")
+        self.store.add_plans(self.Y, names=[f"plan{j}" for j in range(64)], author="bench")
+        self.store.replan()
+        self.rev = revision(self.e, "row", 1000)
+        self.step = 0
+        self._revise()
+
+    def _revise(self):
+        """Commit the next revision without re-planning; keep what the array-level update needs."""
+        self.step += 1
+        r, c, v = self.rev
+        lab = self.e.labels
+        old = self.store.economy()
+        self.X_prev, self.res_prev = self.store.last_replan.output, self.store.last_replan.residual
+        self.store.commit({(lab[a], lab[b]): float(x * (1 - 0.02 * self.step)) for a, b, x in zip(r, c, v)},
+                          author="bench", reason="revision", replan=False)
+        self.new = self.store.economy()
+        self.delta = (r, c, np.asarray(self.new.A[r, c]).ravel() - np.asarray(old.A[r, c]).ravel())
+
+    def teardown(self, n):
+        store = getattr(self, "store", None)  # None when setup skipped this size
+        if store is not None:
+            store.close()
+            import shutil
+
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def time_store_replan(self, n):
+        self.store.replan()
+
+    def _ratio(self, peer) -> float:
+        t0 = time.perf_counter()
+        self.store.replan()
+        t1 = time.perf_counter()
+        peer()
+        return (t1 - t0) / (time.perf_counter() - t1)
+
+    def track_over_cold(self, n):
+        return self._ratio(lambda: bigplan.solve_output(self.new, self.Y))
+
+    def track_over_inventory_replan(self, n):
+        return self._ratio(lambda: replan(self.new, self.Y, self.X_prev, delta=self.delta, residual=self.res_prev))
 
 
 class ConsumerLoop:
